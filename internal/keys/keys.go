@@ -1,0 +1,207 @@
+// Package keys is Keyward's key model: key metadata, versions of backing
+// material, states, ARNs, key ids and aliases.
+//
+// A Key holds its backing material only in wrapped form; this package never
+// sees an unwrapped key.
+package keys
+
+import (
+	"crypto/rand"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// State is a key's KeyState as AWS KMS names it.
+type State string
+
+// The key states of AWS KMS.
+const (
+	Enabled         State = "Enabled"
+	Disabled        State = "Disabled"
+	PendingDeletion State = "PendingDeletion"
+	PendingImport   State = "PendingImport"
+	Unavailable     State = "Unavailable"
+)
+
+// Key specs, usages and origins used by the core. The asymmetric specs live
+// in package keyspec.
+const (
+	SpecSymmetricDefault = "SYMMETRIC_DEFAULT"
+	UsageEncryptDecrypt  = "ENCRYPT_DECRYPT"
+	OriginAWSKMS         = "AWS_KMS"
+	ManagerCustomer      = "CUSTOMER"
+)
+
+// Version is one generation of a key's backing material.
+type Version struct {
+	ID      uint32    `json:"id"`
+	Created time.Time `json:"created"`
+	// Wrapped is the material wrapped by the keystore, bound to the key id
+	// and version by MaterialAAD.
+	Wrapped []byte `json:"wrapped"`
+}
+
+// Tag is a resource tag.
+type Tag struct {
+	Key   string `json:"k"`
+	Value string `json:"v"`
+}
+
+// Key is a KMS key as stored. It is a plain value: copy it before changing it.
+type Key struct {
+	ID          string     `json:"id"`
+	Account     string     `json:"account"`
+	Region      string     `json:"region"`
+	Created     time.Time  `json:"created"`
+	Description string     `json:"description"`
+	State       State      `json:"state"`
+	Spec        string     `json:"spec"`
+	Usage       string     `json:"usage"`
+	Origin      string     `json:"origin"`
+	MultiRegion bool       `json:"multiRegion"`
+	Tags        []Tag      `json:"tags,omitempty"`
+	Versions    []Version  `json:"versions"`
+	Policy      string     `json:"policy,omitempty"`
+	DeletionAt  *time.Time `json:"deletionAt,omitempty"`
+}
+
+// ARN returns the key's ARN.
+func (k *Key) ARN() string { return KeyARN(k.Region, k.Account, k.ID) }
+
+// Current returns the newest version of the backing material.
+func (k *Key) Current() *Version {
+	if len(k.Versions) == 0 {
+		return nil
+	}
+	return &k.Versions[len(k.Versions)-1]
+}
+
+// Version returns the version with id v, or nil.
+func (k *Key) Version(v uint32) *Version {
+	for i := range k.Versions {
+		if k.Versions[i].ID == v {
+			return &k.Versions[i]
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy of k.
+func (k *Key) Clone() *Key {
+	c := *k
+	c.Tags = append([]Tag(nil), k.Tags...)
+	c.Versions = append([]Version(nil), k.Versions...)
+	if k.DeletionAt != nil {
+		t := *k.DeletionAt
+		c.DeletionAt = &t
+	}
+	return &c
+}
+
+// MaterialAAD binds wrapped material to its key and version, so that wrapped
+// material copied into another key's record does not unwrap.
+func MaterialAAD(keyID string, version uint32) []byte {
+	return fmt.Appendf(nil, "keyward/key-material/v1/%s/%d", keyID, version)
+}
+
+// KeyARN formats a key ARN.
+func KeyARN(region, account, id string) string {
+	return "arn:aws:kms:" + region + ":" + account + ":key/" + id
+}
+
+// AliasARN formats an alias ARN; name includes the "alias/" prefix.
+func AliasARN(region, account, name string) string {
+	return "arn:aws:kms:" + region + ":" + account + ":" + name
+}
+
+// NewID returns a random (version 4) UUID, the form of AWS KMS key ids.
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+var idRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// IsKeyID reports whether s has the form of a key id.
+func IsKeyID(s string) bool { return len(s) == 36 && idRE.MatchString(s) }
+
+// RefKind says how a client named a key.
+type RefKind int
+
+// The ways a key can be named.
+const (
+	RefKeyID RefKind = iota
+	RefKeyARN
+	RefAliasName
+	RefAliasARN
+)
+
+// Ref is a parsed key identifier.
+type Ref struct {
+	Kind    RefKind
+	Region  string // for ARNs
+	Account string // for ARNs
+	KeyID   string // for key ids and key ARNs
+	Alias   string // "alias/..." for alias names and alias ARNs
+}
+
+// ParseRef classifies a KeyId parameter. It does not check that the key
+// exists. ok is false when s has none of the four forms.
+func ParseRef(s string) (Ref, bool) {
+	switch {
+	case strings.HasPrefix(s, "alias/"):
+		return Ref{Kind: RefAliasName, Alias: s}, true
+	case strings.HasPrefix(s, "arn:"):
+		// arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>
+		parts := strings.SplitN(s, ":", 6)
+		if len(parts) != 6 || parts[1] != "aws" || parts[2] != "kms" || parts[3] == "" || parts[4] == "" {
+			return Ref{}, false
+		}
+		r := Ref{Region: parts[3], Account: parts[4]}
+		switch res := parts[5]; {
+		case strings.HasPrefix(res, "key/"):
+			r.Kind, r.KeyID = RefKeyARN, strings.TrimPrefix(res, "key/")
+		case strings.HasPrefix(res, "alias/"):
+			r.Kind, r.Alias = RefAliasARN, res
+		default:
+			return Ref{}, false
+		}
+		return r, true
+	default:
+		return Ref{Kind: RefKeyID, KeyID: s}, true
+	}
+}
+
+// Alias is a friendly name for a key.
+type Alias struct {
+	Name        string    `json:"name"`
+	TargetKeyID string    `json:"target"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+}
+
+var aliasRE = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]+$`)
+
+// CheckAliasName returns a description of what is wrong with an alias name,
+// or "" when AWS would accept it for CreateAlias.
+func CheckAliasName(name string) string {
+	switch {
+	case !strings.HasPrefix(name, "alias/"):
+		return `Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`
+	case strings.HasPrefix(name, "alias/aws/"):
+		return "" // reserved; the caller reports it with its own error type
+	case !aliasRE.MatchString(name):
+		return "Alias contains invalid characters"
+	}
+	return ""
+}
+
+// IsReservedAlias reports whether name is in the AWS-managed alias namespace.
+func IsReservedAlias(name string) bool { return strings.HasPrefix(name, "alias/aws/") }

@@ -1,0 +1,137 @@
+package kms
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/store"
+)
+
+// Enumerations from the AWS KMS API model, used for validation messages.
+var (
+	allKeySpecs = []string{"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521",
+		"ECC_SECG_P256K1", "SYMMETRIC_DEFAULT", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2",
+		"ML_DSA_44", "ML_DSA_65", "ML_DSA_87", "ECC_NIST_EDWARDS25519", "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024"}
+	allCMKSpecs = []string{"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521",
+		"ECC_SECG_P256K1", "SYMMETRIC_DEFAULT", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2"}
+	allKeyUsages    = []string{"SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT", "ENCAPSULATE_DECAPSULATE"}
+	allOrigins      = []string{"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"}
+	allEncAlgs      = []string{"SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"}
+	allDataKeySpecs = []string{"AES_256", "AES_128"}
+)
+
+// maxTags is AWS KMS's limit of tags per key.
+const maxTags = 50
+
+// CreateKey creates a KMS key in the caller's account.
+func (s *Service) CreateKey(ctx context.Context, caller *Caller, req *CreateKeyRequest) (*CreateKeyResponse, error) {
+	var v validator
+	v.str("policy", req.Policy, 1, 131072, nil)
+	v.str("description", req.Description, 0, 8192, nil)
+	v.enum("keyUsage", req.KeyUsage, allKeyUsages...)
+	v.enum("customerMasterKeySpec", req.CustomerMasterKeySpec, allCMKSpecs...)
+	v.enum("keySpec", req.KeySpec, allKeySpecs...)
+	v.enum("origin", req.Origin, allOrigins...)
+	v.str("customKeyStoreId", req.CustomKeyStoreId, 1, 64, nil)
+	v.str("xksKeyId", req.XksKeyId, 1, 128, nil)
+	v.tags(req.Tags)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	spec := keys.SpecSymmetricDefault
+	if req.KeySpec != nil && req.CustomerMasterKeySpec != nil {
+		return nil, errf(CodeValidation, "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.")
+	}
+	if req.KeySpec != nil {
+		spec = *req.KeySpec
+	} else if req.CustomerMasterKeySpec != nil {
+		spec = *req.CustomerMasterKeySpec
+	}
+	usage := keys.UsageEncryptDecrypt
+	if req.KeyUsage != nil {
+		usage = *req.KeyUsage
+	}
+	origin := keys.OriginAWSKMS
+	if req.Origin != nil {
+		origin = *req.Origin
+	}
+	if spec != keys.SpecSymmetricDefault {
+		return nil, errf(CodeUnsupportedOperation, "KeySpec %s is not supported by this server yet.", spec)
+	}
+	if usage != keys.UsageEncryptDecrypt {
+		return nil, errf(CodeValidation, "The operation failed because the KeyUsage value of the CMK is %s. To perform this operation, the KeyUsage value must be ENCRYPT_DECRYPT.", usage)
+	}
+	if origin != keys.OriginAWSKMS {
+		return nil, errf(CodeUnsupportedOperation, "Origin %s is not supported by this server yet.", origin)
+	}
+	if req.CustomKeyStoreId != nil || req.XksKeyId != nil {
+		return nil, errf(CodeUnsupportedOperation, "Custom key stores are not supported by this server yet.")
+	}
+	if req.MultiRegion != nil && *req.MultiRegion {
+		return nil, errf(CodeUnsupportedOperation, "Multi-Region keys are not supported by this server.")
+	}
+	if req.Policy != nil {
+		return nil, errf(CodeUnsupportedOperation, "Key policies are not supported by this server yet; omit Policy to get the default key policy.")
+	}
+	if err := checkTags(req.Tags, nil); err != nil {
+		return nil, err
+	}
+
+	now := s.timeNow()
+	k := &keys.Key{
+		ID:          keys.NewID(),
+		Account:     caller.Account,
+		Region:      s.region,
+		Created:     now,
+		State:       keys.Enabled,
+		Spec:        spec,
+		Usage:       usage,
+		Origin:      origin,
+		MultiRegion: false,
+	}
+	if req.Description != nil {
+		k.Description = *req.Description
+	}
+	for _, t := range req.Tags {
+		k.Tags = append(k.Tags, keys.Tag{Key: t.TagKey, Value: t.TagValue})
+	}
+	if err := s.addVersion(k, now); err != nil {
+		return nil, s.internal(ctx, "CreateKey", err)
+	}
+	b, err := json.Marshal(k)
+	if err != nil {
+		return nil, s.internal(ctx, "CreateKey", err)
+	}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(keyPath(k.ID), b); err != nil {
+			return err
+		}
+		return tx.Put(acctKeyPath(k.Account, k.ID), nil)
+	})
+	if err != nil {
+		return nil, s.internal(ctx, "CreateKey", err)
+	}
+	return &CreateKeyResponse{KeyMetadata: s.metadata(k)}, nil
+}
+
+// addVersion generates new 256-bit backing material for k, wraps it under the
+// root key and appends it as the newest version.
+func (s *Service) addVersion(k *keys.Key, now time.Time) error {
+	var id uint32 = 1
+	if c := k.Current(); c != nil {
+		id = c.ID + 1
+	}
+	material := make([]byte, 32)
+	defer clear(material)
+	if _, err := s.rand.Read(material); err != nil {
+		return err
+	}
+	wrapped, err := s.wrapper.Wrap(material, keys.MaterialAAD(k.ID, id))
+	if err != nil {
+		return err
+	}
+	k.Versions = append(k.Versions, keys.Version{ID: id, Created: now, Wrapped: wrapped})
+	return nil
+}

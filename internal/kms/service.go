@@ -1,0 +1,381 @@
+// Package kms is Keyward's transport-free service core: one file per AWS KMS
+// operation, each taking an authenticated Caller and a typed request and
+// returning a typed response or an *Error.
+//
+// The core never sees HTTP and never holds unwrapped key material outside its
+// in-memory cache; it must never return key material except where AWS KMS
+// does (data keys, public keys, random bytes).
+package kms
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/keyward/keyward/internal/blob"
+	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/keystore"
+	"github.com/keyward/keyward/internal/store"
+)
+
+// Caller is the authenticated principal behind a request.
+type Caller struct {
+	Account     string // 12-digit account id
+	ARN         string // e.g. arn:aws:iam::111122223333:root
+	AccessKeyID string
+	SourceIP    string
+}
+
+// Config configures a Service.
+type Config struct {
+	Region  string
+	Store   store.Store
+	Wrapper keystore.Wrapper
+	Now     func() time.Time // nil: time.Now
+	Rand    io.Reader        // nil: crypto/rand
+	Logger  *slog.Logger     // nil: discard
+}
+
+// Service implements the AWS KMS operations.
+type Service struct {
+	region  string
+	store   store.Store
+	wrapper keystore.Wrapper
+	now     func() time.Time
+	rand    io.Reader
+	log     *slog.Logger
+
+	// The cache holds keys with their unwrapped material so that Encrypt and
+	// Decrypt do no store I/O in the common case. Writers invalidate after
+	// their transaction commits; gen stops a reader that loaded before the
+	// commit from inserting a stale entry after the invalidation.
+	mu      sync.RWMutex
+	gen     uint64
+	keys    map[string]*cachedKey // by key id
+	aliases map[string]string     // account + "/" + alias name -> key id
+}
+
+// cachedKey is an immutable snapshot of a key and its unwrapped material.
+type cachedKey struct {
+	key      *keys.Key
+	material map[uint32]blob.Secret
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Region == "" || cfg.Store == nil || cfg.Wrapper == nil {
+		return nil, errors.New("kms: Region, Store and Wrapper are required")
+	}
+	s := &Service{
+		region:  cfg.Region,
+		store:   cfg.Store,
+		wrapper: cfg.Wrapper,
+		now:     cfg.Now,
+		rand:    cfg.Rand,
+		log:     cfg.Logger,
+		keys:    map[string]*cachedKey{},
+		aliases: map[string]string{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// Region is the region the service answers for.
+func (s *Service) Region() string { return s.region }
+
+// Store layout. Key ids are globally unique, so keys are stored by id alone;
+// the per-account index orders ListKeys.
+func keyPath(id string) string                  { return "key/" + id }
+func acctKeyPath(account, id string) string     { return "acctkey/" + account + "/" + id }
+func aliasPath(account, name string) string     { return "alias/" + account + "/" + name }
+func aliasPrefix(account string) string         { return "alias/" + account + "/" }
+func acctKeyPrefix(account string) string       { return "acctkey/" + account + "/" }
+func aliasCacheKey(account, name string) string { return account + "/" + name }
+
+// internal logs err with context and returns the opaque KMSInternalException.
+// Details (paths, store errors) stay in the server log.
+func (s *Service) internal(ctx context.Context, op string, err error) error {
+	s.log.ErrorContext(ctx, "internal error", "op", op, "err", err)
+	return &Error{Code: CodeInternal, Message: "An internal error occurred. Try again later."}
+}
+
+func (s *Service) timeNow() time.Time { return s.now().UTC() }
+
+// getKey returns the cached key with id, loading and unwrapping it on a miss.
+// It returns store.ErrNotFound for an unknown id.
+func (s *Service) getKey(ctx context.Context, id string) (*cachedKey, error) {
+	s.mu.RLock()
+	e, gen := s.keys[id], s.gen
+	s.mu.RUnlock()
+	if e != nil {
+		return e, nil
+	}
+	var k keys.Key
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(keyPath(id))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e = &cachedKey{key: &k, material: make(map[uint32]blob.Secret, len(k.Versions))}
+	for _, v := range k.Versions {
+		pt, err := s.wrapper.Unwrap(v.Wrapped, keys.MaterialAAD(k.ID, v.ID))
+		if err != nil {
+			return nil, fmt.Errorf("unwrap material of %s v%d: %w", k.ID, v.ID, err)
+		}
+		e.material[v.ID] = blob.NewSecret(pt)
+		clear(pt)
+	}
+	s.mu.Lock()
+	if s.gen == gen {
+		s.keys[id] = e
+	}
+	s.mu.Unlock()
+	return e, nil
+}
+
+// invalidate drops cached keys and aliases after a committed write.
+func (s *Service) invalidate(keyIDs []string, aliasKeys []string) {
+	s.mu.Lock()
+	s.gen++
+	for _, id := range keyIDs {
+		delete(s.keys, id)
+	}
+	for _, a := range aliasKeys {
+		delete(s.aliases, a)
+	}
+	s.mu.Unlock()
+}
+
+// lookupAlias returns the key id an alias points to, or store.ErrNotFound.
+func (s *Service) lookupAlias(ctx context.Context, account, name string) (string, error) {
+	ck := aliasCacheKey(account, name)
+	s.mu.RLock()
+	id, ok := s.aliases[ck]
+	gen := s.gen
+	s.mu.RUnlock()
+	if ok {
+		return id, nil
+	}
+	var a keys.Alias
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(aliasPath(account, name))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &a)
+	})
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	if s.gen == gen {
+		s.aliases[ck] = a.TargetKeyID
+	}
+	s.mu.Unlock()
+	return a.TargetKeyID, nil
+}
+
+// refMode says which forms of KeyId an operation accepts.
+type refMode int
+
+const (
+	keyOnly    refMode = iota // key id or key ARN
+	keyOrAlias                // also alias name or alias ARN
+)
+
+// resolve finds the key a KeyId parameter names, as caller sees it. op is
+// the operation name, for AWS's messages.
+func (s *Service) resolve(ctx context.Context, caller *Caller, op, keyID string, mode refMode) (*cachedKey, error) {
+	ref, ok := keys.ParseRef(keyID)
+	if !ok {
+		return nil, errf(CodeNotFound, "Invalid keyId '%s'", keyID)
+	}
+	account := caller.Account
+	switch ref.Kind {
+	case keys.RefAliasName, keys.RefAliasARN:
+		if mode == keyOnly {
+			return nil, errf(CodeNotFound, "Invalid keyId '%s'", keyID)
+		}
+		if ref.Kind == keys.RefAliasARN {
+			if err := s.checkARNScope(caller, op, ref); err != nil {
+				return nil, err
+			}
+		}
+		id, err := s.lookupAlias(ctx, account, ref.Alias)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errf(CodeNotFound, "Alias %s is not found.", keys.AliasARN(s.region, account, ref.Alias))
+		} else if err != nil {
+			return nil, s.internal(ctx, "resolve", err)
+		}
+		return s.keyForCaller(ctx, caller, id)
+	case keys.RefKeyARN:
+		if !keys.IsKeyID(ref.KeyID) {
+			return nil, errf(CodeNotFound, "Invalid arn %s", keyID)
+		}
+		if err := s.checkARNScope(caller, op, ref); err != nil {
+			return nil, err
+		}
+		return s.keyForCaller(ctx, caller, ref.KeyID)
+	default:
+		if !keys.IsKeyID(ref.KeyID) {
+			return nil, errf(CodeNotFound, "Invalid keyId '%s'", keyID)
+		}
+		return s.keyForCaller(ctx, caller, ref.KeyID)
+	}
+}
+
+// checkARNScope refuses ARNs outside this region and the caller's account
+// with the errors AWS gives: an ARN of another region is "Invalid arn
+// <region>"; one of another account is denied, as nothing in another account
+// is shared yet.
+func (s *Service) checkARNScope(caller *Caller, op string, ref keys.Ref) error {
+	if ref.Region != s.region {
+		return errf(CodeNotFound, "Invalid arn %s", ref.Region)
+	}
+	if ref.Account != caller.Account {
+		return errf(CodeAccessDenied, "User: %s is not authorized to perform: kms:%s on this resource because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access", caller.ARN, op)
+	}
+	return nil
+}
+
+// keyForCaller loads key id and checks that it is in the caller's account;
+// a key in another account is reported exactly like a missing one.
+func (s *Service) keyForCaller(ctx context.Context, caller *Caller, id string) (*cachedKey, error) {
+	e, err := s.getKey(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && e.key.Account != caller.Account) {
+		return nil, errf(CodeNotFound, "Key '%s' does not exist", keys.KeyARN(s.region, caller.Account, id))
+	} else if err != nil {
+		return nil, s.internal(ctx, "load key", err)
+	}
+	return e, nil
+}
+
+// updateKey applies fn to the stored key in one transaction and drops the
+// cached copy once the change is durable.
+func (s *Service) updateKey(ctx context.Context, id string, fn func(tx store.Tx, k *keys.Key) error) (*keys.Key, error) {
+	var out *keys.Key
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(keyPath(id))
+		if err != nil {
+			return err
+		}
+		var k keys.Key
+		if err := json.Unmarshal(b, &k); err != nil {
+			return err
+		}
+		if err := fn(tx, &k); err != nil {
+			return err
+		}
+		nb, err := json.Marshal(&k)
+		if err != nil {
+			return err
+		}
+		out = &k
+		return tx.Put(keyPath(id), nb)
+	})
+	s.invalidate([]string{id}, nil)
+	if err != nil {
+		var kerr *Error
+		if errors.As(err, &kerr) {
+			return nil, kerr
+		}
+		return nil, s.internal(ctx, "update key", err)
+	}
+	return out, nil
+}
+
+// materialID is the public identifier of one version of backing material
+// (KeyMaterialId): a hash that reveals nothing about the material.
+func materialID(keyID string, version uint32) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "keyward/key-material-id/%s/%d", keyID, version))
+	return hex.EncodeToString(h[:])
+}
+
+// metadata renders a key as KeyMetadata.
+func (s *Service) metadata(k *keys.Key) *KeyMetadata {
+	m := &KeyMetadata{
+		AWSAccountId:          k.Account,
+		KeyId:                 k.ID,
+		Arn:                   k.ARN(),
+		CreationDate:          ts(k.Created),
+		Enabled:               k.State == keys.Enabled,
+		Description:           k.Description,
+		KeyUsage:              k.Usage,
+		KeyState:              string(k.State),
+		Origin:                k.Origin,
+		KeyManager:            keys.ManagerCustomer,
+		CustomerMasterKeySpec: k.Spec,
+		KeySpec:               k.Spec,
+		MultiRegion:           k.MultiRegion,
+	}
+	if v := k.Current(); v != nil {
+		m.CurrentKeyMaterialId = materialID(k.ID, v.ID)
+	}
+	if k.Spec == keys.SpecSymmetricDefault {
+		m.EncryptionAlgorithms = []string{algSymmetricDefault}
+	}
+	if k.State == keys.PendingDeletion && k.DeletionAt != nil {
+		m.DeletionDate = ts(*k.DeletionAt)
+	}
+	return m
+}
+
+const algSymmetricDefault = "SYMMETRIC_DEFAULT"
+
+// checkUsable reports whether a key's state and usage allow op, with AWS's
+// error for each case that does not.
+func checkUsable(k *keys.Key, op, usage string) error {
+	if err := checkState(k); err != nil {
+		return err
+	}
+	if k.Usage != usage {
+		return errf(CodeInvalidKeyUsage, "%s key usage is %s which is not valid for %s.", k.ARN(), k.Usage, op)
+	}
+	return nil
+}
+
+// checkState reports whether a key's state allows cryptographic use.
+func checkState(k *keys.Key) error {
+	switch k.State {
+	case keys.Enabled:
+		return nil
+	case keys.Disabled:
+		return errf(CodeDisabled, "%s is disabled.", k.ARN())
+	case keys.PendingDeletion:
+		return errf(CodeInvalidState, "%s is pending deletion.", k.ARN())
+	case keys.PendingImport:
+		return errf(CodeInvalidState, "%s is pending import.", k.ARN())
+	default:
+		return errf(CodeInvalidState, "%s is %s.", k.ARN(), k.State)
+	}
+}
+
+// dryRun answers a request whose DryRun flag is set, after every check that
+// a real call would make has passed.
+func dryRun(flag *bool) error {
+	if flag != nil && *flag {
+		return &Error{Code: CodeDryRun, Message: "The request would have succeeded, but the DryRun option is set."}
+	}
+	return nil
+}
