@@ -1,0 +1,249 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+)
+
+func TestRestartKeepsEverything(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, dir)
+	k := must[*kms.CreateKeyOutput](t)(e.kms.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("kept")})).KeyMetadata
+	must[*kms.CreateAliasOutput](t)(e.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/kept"), TargetKeyId: k.KeyId}))
+	ct := must[*kms.EncryptOutput](t)(e.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: k.KeyId, Plaintext: []byte("survive")})).CiphertextBlob
+	akid := e.akid
+	e.stop()
+
+	e2 := start(t, dir)
+	if e2.akid != akid {
+		t.Errorf("restart made new credentials: %s, want %s", e2.akid, akid)
+	}
+	dec := must[*kms.DecryptOutput](t)(e2.kms.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: ct, KeyId: aws.String("alias/kept")}))
+	if string(dec.Plaintext) != "survive" {
+		t.Errorf("Decrypt after restart = %q", dec.Plaintext)
+	}
+	d := must[*kms.DescribeKeyOutput](t)(e2.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})).KeyMetadata
+	if *d.Description != "kept" {
+		t.Errorf("Description after restart = %q", *d.Description)
+	}
+	// Secrets and key material are wrapped at rest: neither appears in the store file.
+	db, err := os.ReadFile(filepath.Join(dir, "keyward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(db, []byte(e2.secret)) {
+		t.Error("the secret access key is stored in plaintext")
+	}
+	fi, err := os.Stat(filepath.Join(dir, "credentials"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("credentials file mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	fi, err = os.Stat(filepath.Join(dir, "root.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
+		t.Errorf("root key: %v, %v", fi, err)
+	}
+}
+
+var binOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+// binary builds cmd/keyward once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "keyward-bin")
+		if err != nil {
+			binOnce.err = err
+			return
+		}
+		binOnce.path = filepath.Join(dir, "keyward")
+		out, err := exec.Command("go", "build", "-o", binOnce.path, "../cmd/keyward").CombinedOutput()
+		if err != nil {
+			binOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binOnce.err != nil {
+		t.Fatal(binOnce.err)
+	}
+	return binOnce.path
+}
+
+// proc is a keyward server running as a separate process.
+type proc struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *bytes.Buffer
+	mu     sync.Mutex
+}
+
+var endpointRE = regexp.MustCompile(`endpoint=(http://127\.0\.0\.1:[0-9]+)`)
+
+func startProc(t *testing.T, dataDir string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), "KEYWARD_LOG_LEVEL=info")
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.stderr.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := endpointRE.FindStringSubmatch(line); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case p.url = <-found:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("server did not start:\n%s", p.log())
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return p
+}
+
+func (p *proc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+	if strings.Contains(p.log(), secret) {
+		t.Fatal("the server logged the secret access key")
+	}
+	c := newClient(p.url, akid, secret, testRegion)
+
+	type acked struct {
+		id string
+		ct []byte
+	}
+	var mu sync.Mutex
+	var got []acked
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				k, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(fmt.Sprintf("w%d-%d", w, i))})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: []byte(*k.KeyMetadata.KeyId)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				got = append(got, acked{*k.KeyMetadata.KeyId, enc.CiphertextBlob})
+				mu.Unlock()
+			}
+		}(w)
+	}
+	wg.Wait()
+	// Kill without warning right after the last acknowledgement.
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	if !strings.Contains(p.log(), "kms list-keys") {
+		t.Errorf("start-up log lacks the example command:\n%s", p.log())
+	}
+	if strings.Contains(p.log(), secret) {
+		t.Fatal("the server logged the secret access key")
+	}
+
+	p2 := startProc(t, dir)
+	c2 := newClient(p2.url, akid, secret, testRegion)
+	for _, a := range got {
+		dec, err := c2.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: a.ct})
+		if err != nil || string(dec.Plaintext) != a.id {
+			t.Errorf("after kill -9, key %s: Decrypt = %v", a.id, err)
+		}
+	}
+	if len(got) != 40 {
+		t.Errorf("%d keys acknowledged, want 40", len(got))
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	p := startProc(t, t.TempDir())
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.log())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not stop after SIGTERM")
+	}
+	if !strings.Contains(p.log(), "stopped") {
+		t.Errorf("no clean stop in log:\n%s", p.log())
+	}
+}
+
+func TestInvalidFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--account-id", "123"}, "--account-id"},
+		{[]string{"--region", "mars"}, "--region"},
+		{[]string{"--listen", "nope"}, "--listen"},
+		{[]string{"--max-skew", "20m"}, "--max-skew"},
+		{[]string{"--tls-cert", "/nonexistent"}, "--tls-cert"},
+	}
+	for _, c := range cases {
+		cmd := exec.Command(binary(t), append([]string{"server", "--data-dir", t.TempDir()}, c.args...)...)
+		out, err := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err == nil || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+			t.Errorf("keyward server %v = %v, output %q; want one line naming %s", c.args, err, out, c.want)
+		}
+	}
+	cmd := exec.Command(binary(t), "server", "--data-dir", t.TempDir())
+	cmd.Env = append(os.Environ(), "KEYWARD_ACCOUNT_ID=12")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "--account-id") {
+		t.Errorf("KEYWARD_ACCOUNT_ID=12: %v %s", err, out)
+	}
+}

@@ -1,0 +1,206 @@
+// Package awsapi is Keyward's one door for HTTP: it speaks AWS JSON 1.1 as
+// AWS KMS does, authenticates every request with SigV4, dispatches through a
+// static route table to the transport-free core, and maps errors to AWS's
+// error shapes and statuses in exactly one place.
+//
+// It must never put secrets (plaintext, data keys, secret keys) in logs, and
+// never send internal details (paths, store errors) to a client.
+package awsapi
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/keyward/keyward/internal/iam"
+	"github.com/keyward/keyward/internal/kms"
+	"github.com/keyward/keyward/internal/sigv4"
+)
+
+// Config configures a Handler.
+type Config struct {
+	KMS       *kms.Service
+	Directory *iam.Directory
+	Verifier  *sigv4.Verifier
+	Logger    *slog.Logger
+}
+
+// Handler serves the AWS KMS API and the health check.
+type Handler struct {
+	kms      *kms.Service
+	dir      *iam.Directory
+	verifier *sigv4.Verifier
+	log      *slog.Logger
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	l := cfg.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{kms: cfg.KMS, dir: cfg.Directory, verifier: cfg.Verifier, log: l}
+}
+
+const targetPrefix = "TrentService."
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+		return
+	}
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	start := time.Now()
+	opName, status, code := h.serveAPI(w, r, reqID)
+	h.log.Debug("request", "id", reqID, "op", opName, "status", status, "error", code, "dur", time.Since(start))
+}
+
+// serveAPI handles one API request and reports what it answered.
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, reqID string) (opName string, status int, code string) {
+	fail := func(err error) (string, int, string) {
+		st, c := h.writeError(w, r, reqID, opName, err)
+		return opName, st, c
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/" {
+		return fail(&kms.Error{Code: "UnknownOperationException"})
+	}
+	target := r.Header.Get("X-Amz-Target")
+	opName, isKMS := strings.CutPrefix(target, targetPrefix)
+	rt, implemented := routes[opName]
+	limit := int64(smallBody)
+	if implemented {
+		limit = rt.bodyLimit
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fail(&kms.Error{Code: "SerializationException", Message: fmt.Sprintf("Request body exceeds the limit of %d bytes.", limit)})
+		}
+		return fail(&kms.Error{Code: "SerializationException", Message: "Could not read request body."})
+	}
+
+	caller, err := h.authenticate(r, body, "kms")
+	if err != nil {
+		return fail(err)
+	}
+	switch {
+	case !isKMS || !knownOperations[opName]:
+		return fail(&kms.Error{Code: "UnknownOperationException"})
+	case !implemented:
+		return fail(&kms.Error{Code: kms.CodeUnsupportedOperation, Message: "Operation " + opName + " is not supported by this server yet."})
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), rt.timeout)
+	defer cancel()
+	resp, err := rt.call(h.kms, ctx, caller, body)
+	if err != nil {
+		return fail(err)
+	}
+	out, err := encode(resp)
+	if err != nil {
+		return fail(err)
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+	return opName, http.StatusOK, ""
+}
+
+// authenticate verifies the SigV4 signature and returns the caller.
+func (h *Handler) authenticate(r *http.Request, body []byte, service string) (*kms.Caller, error) {
+	res, err := h.verifier.Verify(r, body, service)
+	if err != nil {
+		return nil, err
+	}
+	if res.SessionToken != "" {
+		// No temporary credentials exist yet, so no session token is valid.
+		return nil, &sigv4.Error{Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid.", Status: http.StatusBadRequest}
+	}
+	_, p, err := h.dir.Lookup(r.Context(), res.AccessKeyID)
+	if err != nil {
+		return nil, err
+	}
+	return &kms.Caller{Account: p.Account, ARN: p.ARN, AccessKeyID: res.AccessKeyID, SourceIP: sourceIP(r)}, nil
+}
+
+// SecretLookup adapts an iam.Directory to the verifier's lookup.
+func SecretLookup(d *iam.Directory) sigv4.Lookup {
+	return func(akid string) ([]byte, error) {
+		secret, _, err := d.Lookup(context.Background(), akid)
+		if errors.Is(err, iam.ErrUnknownAccessKey) {
+			return nil, sigv4.ErrUnknownAccessKey
+		}
+		return secret, err
+	}
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// statuses maps AWS error types to HTTP statuses. Every client error is 400,
+// as AWS KMS answers; only real internal faults are 5xx.
+var statuses = map[string]int{
+	kms.CodeInternal:             http.StatusInternalServerError,
+	"KeyUnavailableException":    http.StatusInternalServerError,
+	"DependencyTimeoutException": http.StatusServiceUnavailable,
+}
+
+// writeError is the one place where errors become AWS error responses.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, reqID, opName string, err error) (int, string) {
+	var code, msg string
+	status := http.StatusBadRequest
+	var kerr *kms.Error
+	var serr *sigv4.Error
+	switch {
+	case errors.As(err, &kerr):
+		code, msg = kerr.Code, kerr.Message
+		if s, ok := statuses[code]; ok {
+			status = s
+		}
+	case errors.As(err, &serr):
+		code, msg, status = serr.Code, serr.Message, serr.Status
+	default:
+		// Unknown failures are logged with the request id and reported opaquely.
+		h.log.Error("internal error", "id", reqID, "op", opName, "err", err)
+		code, msg, status = kms.CodeInternal, "An internal error occurred. Try again later.", http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("x-amzn-ErrorType", code)
+	w.WriteHeader(status)
+	// AWS sends no message at all for the opaque crypto failures.
+	if msg == "" {
+		fmt.Fprintf(w, `{"__type":%s}`, quote(code))
+	} else {
+		fmt.Fprintf(w, `{"__type":%s,"message":%s}`, quote(code), quote(msg))
+	}
+	return status, code
+}
+
+func quote(s string) string {
+	b, _ := encode(s)
+	return string(b)
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,214 @@
+package keyspec
+
+import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	k1ecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
+)
+
+// crypto/x509 knows only the NIST curves, so secp256k1 keys are encoded here,
+// in the same shapes crypto/x509 and OpenSSL use for named-curve EC keys.
+var (
+	oidECPublicKey = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	oidSecp256k1   = asn1.ObjectIdentifier{1, 3, 132, 0, 10}
+)
+
+type spkiASN1 struct {
+	Algorithm pkix.AlgorithmIdentifier
+	PublicKey asn1.BitString
+}
+
+type pkcs8ASN1 struct {
+	Version    int
+	Algorithm  pkix.AlgorithmIdentifier
+	PrivateKey []byte
+}
+
+// ecPrivateKeyASN1 is RFC 5915's ECPrivateKey. The curve is named in the
+// PKCS #8 AlgorithmIdentifier, so, as crypto/x509 does, the optional
+// parameters are left out and the public key included.
+type ecPrivateKeyASN1 struct {
+	Version    int
+	PrivateKey []byte
+	Parameters asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
+	PublicKey  asn1.BitString        `asn1:"optional,explicit,tag:1"`
+}
+
+func k1Algorithm() pkix.AlgorithmIdentifier {
+	params, _ := asn1.Marshal(oidSecp256k1)
+	return pkix.AlgorithmIdentifier{Algorithm: oidECPublicKey, Parameters: asn1.RawValue{FullBytes: params}}
+}
+
+func marshalK1SPKI(pub *secp256k1.PublicKey) []byte {
+	point := pub.SerializeUncompressed()
+	der, err := asn1.Marshal(spkiASN1{
+		Algorithm: k1Algorithm(),
+		PublicKey: asn1.BitString{Bytes: point, BitLength: 8 * len(point)},
+	})
+	if err != nil {
+		panic("keyspec: marshal secp256k1 SPKI: " + err.Error()) // fixed shapes; cannot fail
+	}
+	return der
+}
+
+func marshalK1PKCS8(k *secp256k1.PrivateKey) []byte {
+	point := k.PubKey().SerializeUncompressed()
+	inner, err := asn1.Marshal(ecPrivateKeyASN1{
+		Version:    1,
+		PrivateKey: k.Serialize(),
+		PublicKey:  asn1.BitString{Bytes: point, BitLength: 8 * len(point)},
+	})
+	if err != nil {
+		panic("keyspec: marshal secp256k1 private key: " + err.Error())
+	}
+	der, err := asn1.Marshal(pkcs8ASN1{Algorithm: k1Algorithm(), PrivateKey: inner})
+	if err != nil {
+		panic("keyspec: marshal secp256k1 PKCS #8: " + err.Error())
+	}
+	return der
+}
+
+func isK1Algorithm(a pkix.AlgorithmIdentifier) bool {
+	var curve asn1.ObjectIdentifier
+	rest, err := asn1.Unmarshal(a.Parameters.FullBytes, &curve)
+	return err == nil && len(rest) == 0 && a.Algorithm.Equal(oidECPublicKey) && curve.Equal(oidSecp256k1)
+}
+
+// parseK1SPKI parses a secp256k1 SubjectPublicKeyInfo. It accepts only the
+// uncompressed point encoding, the one AWS and marshalK1SPKI use, and checks
+// that the point is on the curve.
+func parseK1SPKI(der []byte) (*secp256k1.PublicKey, error) {
+	var spki spkiASN1
+	rest, err := asn1.Unmarshal(der, &spki)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(rest) != 0:
+		return nil, errors.New("trailing data after SubjectPublicKeyInfo")
+	case !isK1Algorithm(spki.Algorithm):
+		return nil, errors.New("not a secp256k1 public key")
+	case spki.PublicKey.BitLength != 8*65 || spki.PublicKey.Bytes[0] != 4:
+		return nil, errors.New("secp256k1 public key is not an uncompressed point")
+	}
+	return secp256k1.ParsePubKey(spki.PublicKey.Bytes)
+}
+
+// parseK1PKCS8 parses a secp256k1 PKCS #8 private key and, if the key
+// includes its public point, checks that the point belongs to the scalar.
+func parseK1PKCS8(der []byte) (*secp256k1.PrivateKey, error) {
+	var p8 pkcs8ASN1
+	rest, err := asn1.Unmarshal(der, &p8)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(rest) != 0:
+		return nil, errors.New("trailing data after PKCS #8")
+	case p8.Version != 0 || !isK1Algorithm(p8.Algorithm):
+		return nil, errors.New("not a secp256k1 private key")
+	}
+	var ec ecPrivateKeyASN1
+	rest, err = asn1.Unmarshal(p8.PrivateKey, &ec)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(rest) != 0 || ec.Version != 1 || len(ec.PrivateKey) != 32:
+		return nil, errors.New("malformed ECPrivateKey")
+	case ec.Parameters != nil && !ec.Parameters.Equal(oidSecp256k1):
+		return nil, errors.New("ECPrivateKey names another curve")
+	}
+	var scalar secp256k1.ModNScalar
+	if overflow := scalar.SetByteSlice(ec.PrivateKey); overflow || scalar.IsZero() {
+		return nil, errors.New("secp256k1 private scalar out of range")
+	}
+	k := secp256k1.NewPrivateKey(&scalar)
+	if ec.PublicKey.BitLength > 0 {
+		pub, err := secp256k1.ParsePubKey(ec.PublicKey.RightAlign())
+		if err != nil || !pub.IsEqual(k.PubKey()) {
+			return nil, errors.New("ECPrivateKey public key does not match the private key")
+		}
+	}
+	return k, nil
+}
+
+// signK1 returns a DER ECDSA signature of the 32-byte digest.
+//
+// It does not call decred's ecdsa.Sign. That function computes k·G with
+// ScalarBaseMultNonConst, which adds one table point per non-zero byte of k,
+// and inverts k with InverseValNonConst, so its running time depends on the
+// nonce. A service that signs for remote callers must not leak nonce bits
+// through timing (a few leaked bits per signature are enough for lattice
+// attacks that recover the key). Here the nonce is random and both secret
+// dependent steps are blinded with fresh random scalars:
+//
+//   - k·G is computed as (k−m)·G + m·G: each multiplication sees a scalar that
+//     is uniform and independent of k.
+//   - k⁻¹ is computed as b·(k·b)⁻¹: the inversion sees k·b, uniform and
+//     independent of k. Multiplication and addition mod N are constant time.
+//
+// As decred does, s is normalized to the lower half of the order (BIP 62);
+// AWS does not promise either form, and both verify.
+func signK1(priv *secp256k1.PrivateKey, digest []byte) ([]byte, error) {
+	var e secp256k1.ModNScalar
+	e.SetByteSlice(digest) // a 32-byte SHA-256 digest; reduced mod N as ECDSA requires
+	for {
+		k, err := randomScalar()
+		if err != nil {
+			return nil, err
+		}
+		m, err := randomScalar()
+		if err != nil {
+			return nil, err
+		}
+		b, err := randomScalar()
+		if err != nil {
+			return nil, err
+		}
+		var km secp256k1.ModNScalar
+		km.NegateVal(m).Add(k)
+		var p1, p2, R secp256k1.JacobianPoint
+		secp256k1.ScalarBaseMultNonConst(&km, &p1)
+		secp256k1.ScalarBaseMultNonConst(m, &p2)
+		secp256k1.AddNonConst(&p1, &p2, &R)
+		// If k−m = −m (k = 0, impossible) R is the point at infinity; ToAffine
+		// then gives X = 0 and so r = 0, which is retried below.
+		R.ToAffine()
+		var r secp256k1.ModNScalar
+		r.SetBytes(R.X.Bytes())
+		if r.IsZero() {
+			continue
+		}
+		var kb, kinv secp256k1.ModNScalar
+		kb.Mul2(k, b)
+		kinv.InverseValNonConst(&kb).Mul(b)
+		var s secp256k1.ModNScalar
+		s.Mul2(&priv.Key, &r).Add(&e).Mul(&kinv)
+		if s.IsZero() {
+			continue
+		}
+		if s.IsOverHalfOrder() {
+			s.Negate()
+		}
+		return k1ecdsa.NewSignature(&r, &s).Serialize(), nil
+	}
+}
+
+func randomScalar() (*secp256k1.ModNScalar, error) {
+	k, err := secp256k1.GeneratePrivateKey() // uniform in [1, N-1] by rejection sampling
+	if err != nil {
+		return nil, err
+	}
+	return &k.Key, nil
+}
+
+// verifyK1 reports whether sig is a valid strict-DER ECDSA signature of the
+// 32-byte digest. High-S signatures are accepted: AWS's are not normalized.
+func verifyK1(pub *secp256k1.PublicKey, digest, sig []byte) bool {
+	s, err := k1ecdsa.ParseDERSignature(sig)
+	if err != nil {
+		return false
+	}
+	return s.Verify(digest, pub)
+}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config is the server's one typed configuration, validated once at start.
+// Sources, lowest precedence first: defaults, KEYWARD_* environment
+// variables, command-line flags.
+type Config struct {
+	Listen    string        // --listen, KEYWARD_LISTEN
+	DataDir   string        // --data-dir, KEYWARD_DATA_DIR
+	Region    string        // --region, KEYWARD_REGION
+	AccountID string        // --account-id, KEYWARD_ACCOUNT_ID
+	TLSCert   string        // --tls-cert, KEYWARD_TLS_CERT
+	TLSKey    string        // --tls-key, KEYWARD_TLS_KEY
+	MaxSkew   time.Duration // --max-skew, KEYWARD_MAX_SKEW
+	LogLevel  string        // --log-level, KEYWARD_LOG_LEVEL
+
+	envErr error // an environment variable that did not parse
+}
+
+// Defaults.
+const (
+	DefaultListen    = "127.0.0.1:7878"
+	DefaultDataDir   = "./keyward-data"
+	DefaultRegion    = "us-east-1"
+	DefaultAccountID = "111122223333"
+	DefaultMaxSkew   = 5 * time.Minute
+)
+
+// BindFlags registers the server flags on fs with defaults taken from the
+// environment, so that flags override environment variables.
+func (c *Config) BindFlags(fs *flag.FlagSet, getenv func(string) string) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Listen, "listen", env("KEYWARD_LISTEN", DefaultListen), "address to listen on (KEYWARD_LISTEN)")
+	fs.StringVar(&c.DataDir, "data-dir", env("KEYWARD_DATA_DIR", DefaultDataDir), "directory for the store, root key and credentials (KEYWARD_DATA_DIR)")
+	fs.StringVar(&c.Region, "region", env("KEYWARD_REGION", DefaultRegion), "AWS region this server answers for (KEYWARD_REGION)")
+	fs.StringVar(&c.AccountID, "account-id", env("KEYWARD_ACCOUNT_ID", DefaultAccountID), "12-digit id of the account created on first start (KEYWARD_ACCOUNT_ID)")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("KEYWARD_TLS_CERT", ""), "TLS certificate file; serve HTTPS when set with --tls-key (KEYWARD_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("KEYWARD_TLS_KEY", ""), "TLS private key file (KEYWARD_TLS_KEY)")
+	fs.StringVar(&c.LogLevel, "log-level", env("KEYWARD_LOG_LEVEL", "info"), "debug, info, warn or error (KEYWARD_LOG_LEVEL)")
+	skew := DefaultMaxSkew
+	if v := getenv("KEYWARD_MAX_SKEW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			c.envErr = fmt.Errorf("KEYWARD_MAX_SKEW: %q is not a duration such as 5m", v)
+		}
+		skew = d
+	}
+	fs.DurationVar(&c.MaxSkew, "max-skew", skew, "allowed clock skew of signed requests, at most 15m (KEYWARD_MAX_SKEW)")
+}
+
+var (
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// Validate checks every field and returns a one-line error naming the flag.
+func (c *Config) Validate() error {
+	if c.envErr != nil {
+		return c.envErr
+	}
+	if c.MaxSkew <= 0 || c.MaxSkew > 15*time.Minute {
+		return fmt.Errorf("--max-skew: %v is out of range; want more than 0 and at most 15m", c.MaxSkew)
+	}
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		return fmt.Errorf("--listen: %q is not host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		return errors.New("--data-dir: must not be empty")
+	}
+	if !regionRE.MatchString(c.Region) {
+		return fmt.Errorf("--region: %q is not an AWS region name such as us-east-1", c.Region)
+	}
+	if !accountRE.MatchString(c.AccountID) {
+		return fmt.Errorf("--account-id: %q is not a 12-digit account id", c.AccountID)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key: give both or neither")
+	}
+	for flagName, path := range map[string]string{"--tls-cert": c.TLSCert, "--tls-key": c.TLSKey} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s: %v", flagName, err)
+		}
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return nil
+}
