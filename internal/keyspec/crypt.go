@@ -25,7 +25,8 @@ func (k *PublicKey) Encrypt(alg string, plaintext []byte) ([]byte, error) {
 		return nil, errLength("plaintext", len(plaintext), MaxMessage)
 	}
 	if max := MaxPlaintext(k.spec, alg); len(plaintext) > max {
-		return nil, newError(ErrPlaintextTooLong, "Plaintext length %d exceeds the maximum of %d bytes for algorithm %s with key spec %s.", len(plaintext), max, alg, k.spec)
+		// AWS's wording, as recorded from AWS KMS.
+		return nil, newError(ErrPlaintextTooLong, "Algorithm %s and key spec %s cannot encrypt data larger than %d bytes.", alg, k.spec, max)
 	}
 	return rsa.EncryptOAEP(h.New(), rand.Reader, key, plaintext, nil)
 }

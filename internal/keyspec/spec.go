@@ -200,7 +200,7 @@ func Check(spec Spec, usage Usage, region string) error {
 	if usage == "" {
 		if spec != SymmetricDefault {
 			// local-kms wording; AWS's is not published.
-			return newError(ErrInvalidKeySpec, "You must specify a KeyUsage value when KeySpec is %s.", spec)
+			return newError(ErrInvalidKeySpec, "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.")
 		}
 		usage = EncryptDecrypt
 	}

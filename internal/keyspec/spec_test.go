@@ -81,7 +81,7 @@ func TestCheckMessages(t *testing.T) {
 		{ECCNISTEdwards25519, KeyAgreement, "us-east-1", "KeyUsage KEY_AGREEMENT is not compatible with KeySpec ECC_NIST_EDWARDS25519"},
 		{SM2, SignVerify, "us-east-1", "KeySpec SM2 is only available in China Regions."},
 		{MLKEM768, EncapsulateDecapsulate, "cn-north-1", "KeySpec ML_KEM_768 is not available in China Regions."},
-		{RSA2048, "", "us-east-1", "You must specify a KeyUsage value when KeySpec is RSA_2048."},
+		{RSA2048, "", "us-east-1", "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys."},
 		{"RSA_1024", SignVerify, "us-east-1", "1 validation error detected: Value 'RSA_1024' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: ["},
 		{RSA2048, "SIGN", "us-east-1", "1 validation error detected: Value 'SIGN' at 'keyUsage' failed to satisfy constraint"},
 	} {
