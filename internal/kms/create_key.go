@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/keyspec"
 	"github.com/keyward/keyward/internal/store"
 )
 
@@ -40,28 +41,28 @@ func (s *Service) CreateKey(ctx context.Context, caller *Caller, req *CreateKeyR
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	spec := keys.SpecSymmetricDefault
 	if req.KeySpec != nil && req.CustomerMasterKeySpec != nil {
 		return nil, errf(CodeValidation, "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.")
 	}
+	spec := keys.SpecSymmetricDefault
 	if req.KeySpec != nil {
 		spec = *req.KeySpec
 	} else if req.CustomerMasterKeySpec != nil {
 		spec = *req.CustomerMasterKeySpec
 	}
-	usage := keys.UsageEncryptDecrypt
+	usage := ""
 	if req.KeyUsage != nil {
 		usage = *req.KeyUsage
+	}
+	if err := keyspec.Check(keyspec.Spec(spec), keyspec.Usage(usage), s.region); err != nil {
+		return nil, s.specError(ctx, "CreateKey", err)
+	}
+	if usage == "" {
+		usage = keys.UsageEncryptDecrypt
 	}
 	origin := keys.OriginAWSKMS
 	if req.Origin != nil {
 		origin = *req.Origin
-	}
-	if spec != keys.SpecSymmetricDefault {
-		return nil, errf(CodeUnsupportedOperation, "KeySpec %s is not supported by this server yet.", spec)
-	}
-	if usage != keys.UsageEncryptDecrypt {
-		return nil, errf(CodeValidation, "The operation failed because the KeyUsage value of the CMK is %s. To perform this operation, the KeyUsage value must be ENCRYPT_DECRYPT.", usage)
 	}
 	if origin != keys.OriginAWSKMS {
 		return nil, errf(CodeUnsupportedOperation, "Origin %s is not supported by this server yet.", origin)
@@ -97,7 +98,13 @@ func (s *Service) CreateKey(ctx context.Context, caller *Caller, req *CreateKeyR
 	for _, t := range req.Tags {
 		k.Tags = append(k.Tags, keys.Tag{Key: t.TagKey, Value: t.TagValue})
 	}
-	if err := s.addVersion(k, now); err != nil {
+	material, err := s.newMaterial(spec)
+	if err != nil {
+		return nil, s.specError(ctx, "CreateKey", err)
+	}
+	err = s.addVersion(k, now, material)
+	clear(material)
+	if err != nil {
 		return nil, s.internal(ctx, "CreateKey", err)
 	}
 	b, err := json.Marshal(k)
@@ -116,17 +123,25 @@ func (s *Service) CreateKey(ctx context.Context, caller *Caller, req *CreateKeyR
 	return &CreateKeyResponse{KeyMetadata: s.metadata(k)}, nil
 }
 
-// addVersion generates new 256-bit backing material for k, wraps it under the
-// root key and appends it as the newest version.
-func (s *Service) addVersion(k *keys.Key, now time.Time) error {
+// newMaterial generates backing material for a key spec: 256 random bits
+// for symmetric keys, a PKCS#8 private key or an HMAC key otherwise.
+func (s *Service) newMaterial(spec string) ([]byte, error) {
+	if spec == keys.SpecSymmetricDefault {
+		m := make([]byte, 32)
+		if _, err := s.rand.Read(m); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	return keyspec.Generate(keyspec.Spec(spec))
+}
+
+// addVersion wraps material under the root key and appends it to k as the
+// newest version.
+func (s *Service) addVersion(k *keys.Key, now time.Time, material []byte) error {
 	var id uint32 = 1
 	if c := k.Current(); c != nil {
 		id = c.ID + 1
-	}
-	material := make([]byte, 32)
-	defer clear(material)
-	if _, err := s.rand.Read(material); err != nil {
-		return err
 	}
 	wrapped, err := s.wrapper.Wrap(material, keys.MaterialAAD(k.ID, id))
 	if err != nil {

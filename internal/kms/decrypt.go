@@ -9,9 +9,10 @@ import (
 	"github.com/keyward/keyward/internal/store"
 )
 
-// Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey or ReEncrypt.
-// Every failure of the ciphertext itself is the same opaque
-// InvalidCiphertextException, so that a caller learns nothing from it.
+// Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey, ReEncrypt
+// or, for RSA keys, by anyone holding the public key. Every failure of the
+// ciphertext itself is the same opaque InvalidCiphertextException, so that a
+// caller learns nothing from it.
 func (s *Service) Decrypt(ctx context.Context, caller *Caller, req *DecryptRequest) (*DecryptResponse, error) {
 	var v validator
 	v.blob("ciphertextBlob", req.CiphertextBlob, true, 1, 6144)
@@ -24,64 +25,89 @@ func (s *Service) Decrypt(ctx context.Context, caller *Caller, req *DecryptReque
 	if req.Recipient != nil {
 		return nil, errf(CodeUnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}
-	e, version, err := s.ciphertextKey(ctx, caller, "Decrypt", req.CiphertextBlob, req.KeyId)
+	d, err := s.decryptWith(ctx, caller, "Decrypt", req.CiphertextBlob, req.KeyId, req.EncryptionAlgorithm, req.EncryptionContext, req.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkUsable(e.key, "Decrypt", keys.UsageEncryptDecrypt); err != nil {
-		return nil, err
-	}
-	alg, err := symmetricAlg(e.key, req.EncryptionAlgorithm)
-	if err != nil {
-		return nil, err
-	}
-	if err := dryRun(req.DryRun); err != nil {
-		return nil, err
-	}
-	pt, err := s.open(e, version, req.CiphertextBlob, req.EncryptionContext)
-	if err != nil {
-		return nil, err
-	}
-	return &DecryptResponse{KeyId: e.key.ARN(), Plaintext: pt, EncryptionAlgorithm: alg, KeyMaterialId: materialID(e.key.ID, version)}, nil
+	return &DecryptResponse{KeyId: d.key.key.ARN(), Plaintext: d.plaintext, EncryptionAlgorithm: d.alg, KeyMaterialId: materialID(d.key.key.ID, d.version)}, nil
 }
 
-// ciphertextKey finds the key a ciphertext was made under. If the request
-// names a key, it must be that key (IncorrectKeyException otherwise).
-func (s *Service) ciphertextKey(ctx context.Context, caller *Caller, op string, ct []byte, keyID *string) (*cachedKey, uint32, error) {
+// decrypted is the result of decryptWith.
+type decrypted struct {
+	key       *cachedKey
+	version   uint32
+	alg       string
+	plaintext []byte
+}
+
+// decryptWith finds the key of a ciphertext and decrypts it. A symmetric
+// ciphertext names its key in its header; if the request also names a key,
+// it must be that key (IncorrectKeyException otherwise). An RSA ciphertext
+// carries nothing, so the request must name its key.
+func (s *Service) decryptWith(ctx context.Context, caller *Caller, op string, ct []byte, keyID, alg *string, encCtx map[string]string, dry *bool) (*decrypted, error) {
+	var named *cachedKey
+	if keyID != nil {
+		var err error
+		if named, err = s.resolve(ctx, caller, op, *keyID, keyOrAlias); err != nil {
+			return nil, err
+		}
+	}
+	if named != nil && isAsymmetric(named.key.Spec) {
+		if err := checkUsable(named.key, op, keys.UsageEncryptDecrypt); err != nil {
+			return nil, err
+		}
+		a, err := checkEncryptionAlg(named.key, alg, encCtx)
+		if err != nil {
+			return nil, err
+		}
+		if err := dryRun(dry); err != nil {
+			return nil, err
+		}
+		cur := named.key.Current()
+		pt, err := named.private[cur.ID].Decrypt(a, ct)
+		if err != nil {
+			return nil, s.specError(ctx, op, err)
+		}
+		return &decrypted{key: named, version: cur.ID, alg: a, plaintext: pt}, nil
+	}
+
 	h, err := blob.ParseHeader(ct)
 	if err != nil {
-		return nil, 0, errInvalidCiphertext
+		return nil, errInvalidCiphertext
 	}
-	if keyID != nil {
-		named, err := s.resolve(ctx, caller, op, *keyID, keyOrAlias)
-		if err != nil {
-			return nil, 0, err
-		}
-		if named.key.ID != h.KeyID {
-			return nil, 0, errf(CodeIncorrectKey, "The key ID in the request does not identify a CMK that can perform this operation.")
-		}
+	if named != nil && named.key.ID != h.KeyID {
+		return nil, errf(CodeIncorrectKey, "The key ID in the request does not identify a CMK that can perform this operation.")
 	}
 	e, err := s.getKey(ctx, h.KeyID)
 	if errors.Is(err, store.ErrNotFound) {
 		// A forged or mangled key id must look like any other tampering.
-		return nil, 0, errInvalidCiphertext
+		return nil, errInvalidCiphertext
 	} else if err != nil {
-		return nil, 0, s.internal(ctx, op, err)
+		return nil, s.internal(ctx, op, err)
 	}
 	if e.key.Account != caller.Account {
-		return nil, 0, errf(CodeAccessDenied, "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
+		return nil, errf(CodeAccessDenied, "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 	}
-	if _, ok := e.material[h.KeyVersion]; !ok {
-		return nil, 0, errInvalidCiphertext
+	if e.key.Spec != keys.SpecSymmetricDefault {
+		return nil, errInvalidCiphertext
 	}
-	return e, h.KeyVersion, nil
-}
-
-// open authenticates and decrypts a ciphertext with one material version.
-func (s *Service) open(e *cachedKey, version uint32, ct []byte, encCtx map[string]string) ([]byte, error) {
-	pt, err := blob.Open(e.material[version], ct, encCtx)
+	if err := checkUsable(e.key, op, keys.UsageEncryptDecrypt); err != nil {
+		return nil, err
+	}
+	a, err := checkEncryptionAlg(e.key, alg, encCtx)
+	if err != nil {
+		return nil, err
+	}
+	if err := dryRun(dry); err != nil {
+		return nil, err
+	}
+	material, ok := e.material[h.KeyVersion]
+	if !ok {
+		return nil, errInvalidCiphertext
+	}
+	pt, err := blob.Open(material, ct, encCtx)
 	if err != nil {
 		return nil, errInvalidCiphertext
 	}
-	return pt, nil
+	return &decrypted{key: e, version: h.KeyVersion, alg: a, plaintext: pt}, nil
 }

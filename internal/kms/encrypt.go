@@ -7,7 +7,8 @@ import (
 	"github.com/keyward/keyward/internal/keys"
 )
 
-// Encrypt encrypts up to 4096 bytes under a symmetric key's newest material.
+// Encrypt encrypts up to 4096 bytes under a symmetric key's newest material,
+// or a few hundred bytes under an RSA key with RSAES-OAEP.
 func (s *Service) Encrypt(ctx context.Context, caller *Caller, req *EncryptRequest) (*EncryptResponse, error) {
 	var v validator
 	v.keyID("keyId", req.KeyId, true)
@@ -24,34 +25,62 @@ func (s *Service) Encrypt(ctx context.Context, caller *Caller, req *EncryptReque
 	if err := checkUsable(e.key, "Encrypt", keys.UsageEncryptDecrypt); err != nil {
 		return nil, err
 	}
-	alg, err := symmetricAlg(e.key, req.EncryptionAlgorithm)
+	alg, err := checkEncryptionAlg(e.key, req.EncryptionAlgorithm, req.EncryptionContext)
 	if err != nil {
 		return nil, err
 	}
 	if err := dryRun(req.DryRun); err != nil {
 		return nil, err
 	}
-	ct, err := s.seal(ctx, e, req.Plaintext, req.EncryptionContext)
+	ct, err := s.encryptWith(ctx, "Encrypt", e, alg, req.Plaintext, req.EncryptionContext)
 	if err != nil {
 		return nil, err
 	}
 	return &EncryptResponse{CiphertextBlob: ct, KeyId: e.key.ARN(), EncryptionAlgorithm: alg}, nil
 }
 
-// symmetricAlg checks the EncryptionAlgorithm of a request on a symmetric key.
-func symmetricAlg(k *keys.Key, alg *string) (string, error) {
-	if alg == nil || *alg == algSymmetricDefault {
-		return algSymmetricDefault, nil
+// checkEncryptionAlg checks a request's EncryptionAlgorithm (default
+// SYMMETRIC_DEFAULT) and encryption context against the key, and returns the
+// algorithm to use.
+func checkEncryptionAlg(k *keys.Key, alg *string, encCtx map[string]string) (string, error) {
+	a := algSymmetricDefault
+	if alg != nil {
+		a = *alg
 	}
-	return "", errf(CodeInvalidKeyUsage, "Algorithm %s is incompatible with key spec %s.", *alg, k.Spec)
+	if k.Spec == keys.SpecSymmetricDefault {
+		if a != algSymmetricDefault {
+			return "", errf(CodeInvalidKeyUsage, "Algorithm %s is incompatible with key spec %s.", a, k.Spec)
+		}
+		return a, nil
+	}
+	if a == algSymmetricDefault {
+		return "", errf(CodeInvalidKeyUsage, "Algorithm %s is incompatible with key spec %s.", a, k.Spec)
+	}
+	// Asymmetric algorithms have no associated data to bind a context to.
+	if len(encCtx) > 0 {
+		return "", errf(CodeValidation, "EncryptionContext is not supported with asymmetric KMS keys.")
+	}
+	return a, nil
 }
 
-// seal encrypts under the key's newest material version.
-func (s *Service) seal(ctx context.Context, e *cachedKey, plaintext []byte, encCtx map[string]string) ([]byte, error) {
+// encryptWith encrypts under e's newest material with alg, already checked.
+func (s *Service) encryptWith(ctx context.Context, op string, e *cachedKey, alg string, plaintext []byte, encCtx map[string]string) ([]byte, error) {
 	cur := e.key.Current()
+	if isAsymmetric(e.key.Spec) {
+		ct, err := e.private[cur.ID].Public().Encrypt(alg, plaintext)
+		if err != nil {
+			return nil, s.specError(ctx, op, err)
+		}
+		return ct, nil
+	}
 	ct, err := blob.Seal(s.rand, e.material[cur.ID], blob.Header{KeyID: e.key.ID, KeyVersion: cur.ID}, plaintext, encCtx)
 	if err != nil {
-		return nil, s.internal(ctx, "seal", err)
+		return nil, s.internal(ctx, op, err)
 	}
 	return ct, nil
+}
+
+// seal encrypts under a symmetric key's newest material.
+func (s *Service) seal(ctx context.Context, e *cachedKey, plaintext []byte, encCtx map[string]string) ([]byte, error) {
+	return s.encryptWith(ctx, "seal", e, algSymmetricDefault, plaintext, encCtx)
 }

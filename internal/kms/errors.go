@@ -23,6 +23,8 @@ const (
 	CodeInvalidArn           = "InvalidArnException"
 	CodeInvalidCiphertext    = "InvalidCiphertextException"
 	CodeInvalidKeyUsage      = "InvalidKeyUsageException"
+	CodeInvalidSignature     = "KMSInvalidSignatureException"
+	CodeInvalidMac           = "KMSInvalidMacException"
 	CodeInvalidMarker        = "InvalidMarkerException"
 	CodeInvalidState         = "KMSInvalidStateException"
 	CodeLimitExceeded        = "LimitExceededException"

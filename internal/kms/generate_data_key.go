@@ -40,6 +40,9 @@ func (s *Service) generateDataKey(ctx context.Context, caller *Caller, op string
 	if err := checkUsable(e.key, op, keys.UsageEncryptDecrypt); err != nil {
 		return nil, err
 	}
+	if err := checkSymmetric(e.key, op); err != nil {
+		return nil, err
+	}
 	if err := dryRun(req.DryRun); err != nil {
 		return nil, err
 	}

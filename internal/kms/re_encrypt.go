@@ -7,7 +7,8 @@ import (
 )
 
 // ReEncrypt decrypts a ciphertext and encrypts the plaintext under another
-// key (or the newest material of the same key) without exposing it.
+// key (or the newest material of the same key) without exposing it. Either
+// side may be symmetric or RSA.
 func (s *Service) ReEncrypt(ctx context.Context, caller *Caller, req *ReEncryptRequest) (*ReEncryptResponse, error) {
 	var v validator
 	v.blob("ciphertextBlob", req.CiphertextBlob, true, 1, 6144)
@@ -19,17 +20,6 @@ func (s *Service) ReEncrypt(ctx context.Context, caller *Caller, req *ReEncryptR
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	src, version, err := s.ciphertextKey(ctx, caller, "ReEncrypt", req.CiphertextBlob, req.SourceKeyId)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkUsable(src.key, "ReEncrypt", keys.UsageEncryptDecrypt); err != nil {
-		return nil, err
-	}
-	srcAlg, err := symmetricAlg(src.key, req.SourceEncryptionAlgorithm)
-	if err != nil {
-		return nil, err
-	}
 	dst, err := s.resolve(ctx, caller, "ReEncrypt", *req.DestinationKeyId, keyOrAlias)
 	if err != nil {
 		return nil, err
@@ -37,29 +27,26 @@ func (s *Service) ReEncrypt(ctx context.Context, caller *Caller, req *ReEncryptR
 	if err := checkUsable(dst.key, "ReEncrypt", keys.UsageEncryptDecrypt); err != nil {
 		return nil, err
 	}
-	dstAlg, err := symmetricAlg(dst.key, req.DestinationEncryptionAlgorithm)
+	dstAlg, err := checkEncryptionAlg(dst.key, req.DestinationEncryptionAlgorithm, req.DestinationEncryptionContext)
 	if err != nil {
 		return nil, err
 	}
-	if err := dryRun(req.DryRun); err != nil {
-		return nil, err
-	}
-	pt, err := s.open(src, version, req.CiphertextBlob, req.SourceEncryptionContext)
+	src, err := s.decryptWith(ctx, caller, "ReEncrypt", req.CiphertextBlob, req.SourceKeyId, req.SourceEncryptionAlgorithm, req.SourceEncryptionContext, req.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	defer clear(pt)
-	ct, err := s.seal(ctx, dst, pt, req.DestinationEncryptionContext)
+	defer clear(src.plaintext)
+	ct, err := s.encryptWith(ctx, "ReEncrypt", dst, dstAlg, src.plaintext, req.DestinationEncryptionContext)
 	if err != nil {
 		return nil, err
 	}
 	return &ReEncryptResponse{
 		CiphertextBlob:                 ct,
-		SourceKeyId:                    src.key.ARN(),
+		SourceKeyId:                    src.key.key.ARN(),
 		KeyId:                          dst.key.ARN(),
-		SourceEncryptionAlgorithm:      srcAlg,
+		SourceEncryptionAlgorithm:      src.alg,
 		DestinationEncryptionAlgorithm: dstAlg,
-		SourceKeyMaterialId:            materialID(src.key.ID, version),
+		SourceKeyMaterialId:            materialID(src.key.key.ID, src.version),
 		DestinationKeyMaterialId:       materialID(dst.key.ID, dst.key.Current().ID),
 	}, nil
 }

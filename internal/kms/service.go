@@ -22,6 +22,7 @@ import (
 
 	"github.com/keyward/keyward/internal/blob"
 	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/keyspec"
 	"github.com/keyward/keyward/internal/keystore"
 	"github.com/keyward/keyward/internal/store"
 )
@@ -64,9 +65,12 @@ type Service struct {
 }
 
 // cachedKey is an immutable snapshot of a key and its unwrapped material.
+// Asymmetric private keys are parsed once here, because parsing costs as
+// much as signing (ML-DSA, Ed25519, secp256k1).
 type cachedKey struct {
 	key      *keys.Key
 	material map[uint32]blob.Secret
+	private  map[uint32]*keyspec.PrivateKey // asymmetric keys only
 }
 
 // New returns a Service.
@@ -142,6 +146,17 @@ func (s *Service) getKey(ctx context.Context, id string) (*cachedKey, error) {
 		pt, err := s.wrapper.Unwrap(v.Wrapped, keys.MaterialAAD(k.ID, v.ID))
 		if err != nil {
 			return nil, fmt.Errorf("unwrap material of %s v%d: %w", k.ID, v.ID, err)
+		}
+		if isAsymmetric(k.Spec) {
+			priv, err := keyspec.ParsePrivateKey(keyspec.Spec(k.Spec), pt)
+			if err != nil {
+				clear(pt)
+				return nil, fmt.Errorf("parse material of %s v%d: %w", k.ID, v.ID, err)
+			}
+			if e.private == nil {
+				e.private = map[uint32]*keyspec.PrivateKey{}
+			}
+			e.private[v.ID] = priv
 		}
 		e.material[v.ID] = blob.NewSecret(pt)
 		clear(pt)
@@ -332,9 +347,11 @@ func (s *Service) metadata(k *keys.Key) *KeyMetadata {
 	if v := k.Current(); v != nil {
 		m.CurrentKeyMaterialId = materialID(k.ID, v.ID)
 	}
-	if k.Spec == keys.SpecSymmetricDefault {
-		m.EncryptionAlgorithms = []string{algSymmetricDefault}
-	}
+	spec, usage := keyspec.Spec(k.Spec), keyspec.Usage(k.Usage)
+	m.EncryptionAlgorithms = keyspec.EncryptionAlgorithms(spec, usage)
+	m.SigningAlgorithms = keyspec.SigningAlgorithms(spec, usage)
+	m.MacAlgorithms = keyspec.MACAlgorithms(spec, usage)
+	m.KeyAgreementAlgorithms = keyspec.KeyAgreementAlgorithms(spec, usage)
 	if k.State == keys.PendingDeletion && k.DeletionAt != nil {
 		m.DeletionDate = ts(*k.DeletionAt)
 	}
@@ -342,6 +359,43 @@ func (s *Service) metadata(k *keys.Key) *KeyMetadata {
 }
 
 const algSymmetricDefault = "SYMMETRIC_DEFAULT"
+
+// isAsymmetric reports whether a key spec names a public-key pair.
+func isAsymmetric(spec string) bool {
+	return spec != keys.SpecSymmetricDefault && !isHMAC(spec)
+}
+
+// isHMAC reports whether a key spec names an HMAC key.
+func isHMAC(spec string) bool {
+	switch spec {
+	case "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512":
+		return true
+	}
+	return false
+}
+
+// specError turns a keyspec refusal into the AWS error a client expects.
+// Failures that are not the request's fault become internal errors.
+func (s *Service) specError(ctx context.Context, op string, err error) error {
+	var kerr *Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &kerr):
+		return kerr
+	case errors.Is(err, keyspec.ErrDecrypt):
+		return errInvalidCiphertext
+	case errors.Is(err, keyspec.ErrInvalidAlgorithm):
+		return &Error{Code: CodeInvalidKeyUsage, Message: err.Error()}
+	case errors.Is(err, keyspec.ErrUnsupported):
+		return &Error{Code: CodeUnsupportedOperation, Message: err.Error()}
+	case errors.Is(err, keyspec.ErrInvalidKeySpec), errors.Is(err, keyspec.ErrMessageType),
+		errors.Is(err, keyspec.ErrDigestLength), errors.Is(err, keyspec.ErrMessageLength),
+		errors.Is(err, keyspec.ErrPlaintextTooLong), errors.Is(err, keyspec.ErrInvalidPeerKey):
+		return &Error{Code: CodeValidation, Message: err.Error()}
+	}
+	return s.internal(ctx, op, err)
+}
 
 // checkUsable reports whether a key's state and usage allow op, with AWS's
 // error for each case that does not.

@@ -292,3 +292,128 @@ type GenerateRandomResponse struct {
 
 // Empty is the output of operations that return nothing.
 type Empty struct{}
+
+// SignRequest is the input of Sign.
+type SignRequest struct {
+	KeyId            *string  `json:"KeyId"`
+	Message          []byte   `json:"Message"`
+	MessageType      *string  `json:"MessageType"`
+	GrantTokens      []string `json:"GrantTokens"`
+	SigningAlgorithm *string  `json:"SigningAlgorithm"`
+	DryRun           *bool    `json:"DryRun"`
+}
+
+// SignResponse is the output of Sign.
+type SignResponse struct {
+	KeyId            string `json:"KeyId"`
+	Signature        []byte `json:"Signature"`
+	SigningAlgorithm string `json:"SigningAlgorithm"`
+}
+
+// VerifyRequest is the input of Verify.
+type VerifyRequest struct {
+	KeyId            *string  `json:"KeyId"`
+	Message          []byte   `json:"Message"`
+	MessageType      *string  `json:"MessageType"`
+	Signature        []byte   `json:"Signature"`
+	SigningAlgorithm *string  `json:"SigningAlgorithm"`
+	GrantTokens      []string `json:"GrantTokens"`
+	DryRun           *bool    `json:"DryRun"`
+}
+
+// VerifyResponse is the output of Verify.
+type VerifyResponse struct {
+	KeyId            string `json:"KeyId"`
+	SignatureValid   bool   `json:"SignatureValid"`
+	SigningAlgorithm string `json:"SigningAlgorithm"`
+}
+
+// GetPublicKeyRequest is the input of GetPublicKey.
+type GetPublicKeyRequest struct {
+	KeyId       *string  `json:"KeyId"`
+	GrantTokens []string `json:"GrantTokens"`
+}
+
+// GetPublicKeyResponse is the output of GetPublicKey.
+type GetPublicKeyResponse struct {
+	KeyId                  string   `json:"KeyId"`
+	PublicKey              []byte   `json:"PublicKey"`
+	CustomerMasterKeySpec  string   `json:"CustomerMasterKeySpec"`
+	KeySpec                string   `json:"KeySpec"`
+	KeyUsage               string   `json:"KeyUsage"`
+	EncryptionAlgorithms   []string `json:"EncryptionAlgorithms,omitempty"`
+	SigningAlgorithms      []string `json:"SigningAlgorithms,omitempty"`
+	KeyAgreementAlgorithms []string `json:"KeyAgreementAlgorithms,omitempty"`
+}
+
+// GenerateMacRequest is the input of GenerateMac.
+type GenerateMacRequest struct {
+	Message      []byte   `json:"Message"`
+	KeyId        *string  `json:"KeyId"`
+	MacAlgorithm *string  `json:"MacAlgorithm"`
+	GrantTokens  []string `json:"GrantTokens"`
+	DryRun       *bool    `json:"DryRun"`
+}
+
+// GenerateMacResponse is the output of GenerateMac.
+type GenerateMacResponse struct {
+	Mac          []byte `json:"Mac"`
+	MacAlgorithm string `json:"MacAlgorithm"`
+	KeyId        string `json:"KeyId"`
+}
+
+// VerifyMacRequest is the input of VerifyMac.
+type VerifyMacRequest struct {
+	Message      []byte   `json:"Message"`
+	KeyId        *string  `json:"KeyId"`
+	MacAlgorithm *string  `json:"MacAlgorithm"`
+	Mac          []byte   `json:"Mac"`
+	GrantTokens  []string `json:"GrantTokens"`
+	DryRun       *bool    `json:"DryRun"`
+}
+
+// VerifyMacResponse is the output of VerifyMac.
+type VerifyMacResponse struct {
+	KeyId        string `json:"KeyId"`
+	MacValid     bool   `json:"MacValid"`
+	MacAlgorithm string `json:"MacAlgorithm"`
+}
+
+// GenerateDataKeyPairRequest is the input of GenerateDataKeyPair and
+// GenerateDataKeyPairWithoutPlaintext.
+type GenerateDataKeyPairRequest struct {
+	EncryptionContext map[string]string `json:"EncryptionContext"`
+	KeyId             *string           `json:"KeyId"`
+	KeyPairSpec       *string           `json:"KeyPairSpec"`
+	GrantTokens       []string          `json:"GrantTokens"`
+	Recipient         *Recipient        `json:"Recipient"`
+	DryRun            *bool             `json:"DryRun"`
+}
+
+// GenerateDataKeyPairResponse is the output of GenerateDataKeyPair.
+type GenerateDataKeyPairResponse struct {
+	PrivateKeyCiphertextBlob []byte `json:"PrivateKeyCiphertextBlob"`
+	PrivateKeyPlaintext      []byte `json:"PrivateKeyPlaintext,omitempty"`
+	PublicKey                []byte `json:"PublicKey"`
+	KeyId                    string `json:"KeyId"`
+	KeyPairSpec              string `json:"KeyPairSpec"`
+	KeyMaterialId            string `json:"KeyMaterialId,omitempty"`
+}
+
+// DeriveSharedSecretRequest is the input of DeriveSharedSecret.
+type DeriveSharedSecretRequest struct {
+	KeyId                 *string    `json:"KeyId"`
+	KeyAgreementAlgorithm *string    `json:"KeyAgreementAlgorithm"`
+	PublicKey             []byte     `json:"PublicKey"`
+	GrantTokens           []string   `json:"GrantTokens"`
+	DryRun                *bool      `json:"DryRun"`
+	Recipient             *Recipient `json:"Recipient"`
+}
+
+// DeriveSharedSecretResponse is the output of DeriveSharedSecret.
+type DeriveSharedSecretResponse struct {
+	KeyId                 string `json:"KeyId"`
+	SharedSecret          []byte `json:"SharedSecret"`
+	KeyAgreementAlgorithm string `json:"KeyAgreementAlgorithm"`
+	KeyOrigin             string `json:"KeyOrigin"`
+}
