@@ -1,0 +1,88 @@
+// Package audit keeps Keyward's audit log: one CloudTrail-format record per
+// KMS request, durable before the response leaves the server, and
+// tamper-evident afterwards.
+//
+// The HTTP layer builds an Event for every request and calls Log.Append,
+// which returns only once the record is on disk (group commit: concurrent
+// Appends share one fsync). If Append fails the request must fail too. Each
+// record is hash-chained to the one before it, and at regular intervals a
+// digest signed with Options.Signer fixes the hashes of all files written
+// since the last one, as CloudTrail's log file validation does. Verify
+// checks a directory offline; Query reads events back for `keyward audit
+// query` and LookupEvents.
+//
+// The package must never hold secrets: no plaintext, data keys, private
+// keys, secret access keys, grant or import tokens, or ciphertext blobs may
+// reach an Event. Build requestParameters and responseElements with
+// RequestParameters and ResponseElements, which keep only the fields AWS
+// KMS itself logs. Like every Keyward library it never prints or exits:
+// problems are returned, and recovery is reported through Log.Recovery.
+//
+// # On-disk format
+//
+// A log directory holds log files, digest files and a LOCK file.
+//
+// Log files are named audit-<first seq, 20 digits>-<creation time
+// YYYYMMDDTHHMMSSZ>.log and are only ever appended to. Each line is one
+// record:
+//
+//	{"seq":N,"prevHash":"<64 hex>","hash":"<64 hex>","event":<Event JSON>}\n
+//
+// seq counts records from 1 across all files. hash is
+//
+//	SHA-256(prevHash || uint64 big-endian seq || the event bytes as written)
+//
+// and prevHash is the hash of record seq-1 (32 zero bytes for record 1),
+// so the chain continues from one file into the next. The event bytes are
+// hashed exactly as they stand in the file, so verification never
+// re-encodes JSON. A file is closed when it would exceed MaxFileBytes, when
+// it is MaxFileAge old, and before every digest; a new file starts with the
+// next record.
+//
+// Digest files are named digest-<digest seq, 20 digits>-<time>.json and hold
+//
+//	{"payload":<digest JSON>,"signature":"<base64>"}
+//
+// The signature is made with Options.Signer over "keyward audit digest
+// v1\n" || payload (Ed25519 signs that message; ECDSA and RSA sign its
+// SHA-256). The payload lists every log file closed since the previous
+// digest (name, size, SHA-256, first and last seq, the first prevHash and
+// the last hash), the chain head (lastSeq, lastHash), the SHA-256 and
+// signature of the previous digest's payload, the public key fingerprint,
+// the floor (below), any recovery Open performed, and the files retention
+// deleted. Digests are written every DigestInterval, at Close, and at Open
+// after an unclean shutdown. A digest is written to a temporary file,
+// synced and renamed, so it is either whole or absent.
+//
+// # Durability and recovery
+//
+// A record's bytes are written and fdatasync'ed before its Append returns;
+// a new file's directory entry is synced before any record in it is
+// acknowledged. A crash can therefore leave only an incomplete or
+// unverifiable run of records at the end of the last file, none of them
+// acknowledged. Open cuts that tail off, returns its offset, size and
+// SHA-256 through Log.Recovery, and signs it into a digest at once together
+// with the files the crash left unsigned.
+//
+// # Retention
+//
+// Deleting old files must not look like tampering, so retention is itself
+// recorded. After writing a digest, the Log deletes the oldest log files
+// that a digest covers and whose last record is older than Retention,
+// always a prefix so the remaining chain is contiguous, and then the oldest
+// digests whose every file is gone (never the newest). Before deleting
+// anything it writes, in the new digest, the floor: the first record that
+// remains (its seq and prevHash) and the oldest digest that remains (its
+// seq and hash). Verify takes the floor from the newest validly signed
+// digest and checks from there: the oldest digest must be the one named,
+// and the chain of records must start at the floor's seq with its
+// prevHash. A file deleted any other way is still reported missing.
+//
+// # Limits
+//
+// The chain proves order and completeness only up to the newest signed
+// digest: someone able to write the directory can rewrite or cut records
+// written since, or delete the newest digests together with the files
+// after them. Copy digests elsewhere, as CloudTrail keeps them in S3, to
+// protect the tail.
+package audit

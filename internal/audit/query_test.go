@@ -1,0 +1,228 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestQuery(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	t0 := clk.Now()
+	l := openLog(t, dir, Options{Now: clk.Now, MaxFileAge: 30 * time.Minute})
+	keyB := "arn:aws:kms:us-west-2:111122223333:key/bbbb"
+	alias := "arn:aws:kms:us-west-2:111122223333:alias/payments"
+	events := []*Event{
+		encryptEvent("alice-encrypt"),
+		{
+			EventName: "Decrypt", RequestID: "bob-decrypt", ErrorCode: "IncorrectKeyException", ReadOnly: true,
+			UserIdentity: UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/Bob", UserName: "Bob", AccessKeyID: "AKIDBOB"},
+			Resources:    []Resource{{Type: ResourceTypeKey, ARN: keyB}},
+		},
+		{
+			EventName: "DescribeKey", RequestID: "role-describe", ReadOnly: true,
+			UserIdentity: UserIdentity{
+				Type: "AssumedRole", PrincipalID: "AROAEXAMPLE:session",
+				SessionContext: &SessionContext{SessionIssuer: &SessionIssuer{UserName: "Deployer"}},
+			},
+			Resources: []Resource{{Type: ResourceTypeKey, ARN: keyB}},
+		},
+		{
+			EventName: "CreateAlias", RequestID: "alice-alias", EventID: "11111111-2222-4333-8444-555555555555",
+			UserIdentity: UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/Alice", UserName: "Alice"},
+			Resources:    []Resource{{Type: "AWS::KMS::Alias", ARN: alias}, {Type: ResourceTypeKey, ARN: keyB}},
+		},
+	}
+	for _, e := range events {
+		if err := l.Append(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		l.do(func() {})
+		clk.Advance(time.Hour) // one file per event
+	}
+	l.Close()
+	if n := len(listFiles(t, dir, logPrefix)); n != len(events) {
+		t.Fatalf("%d log files, want %d", n, len(events))
+	}
+	no := false
+	tests := []struct {
+		name string
+		f    Filter
+		want []string // request IDs
+	}{
+		{"all", Filter{}, []string{"alice-encrypt", "bob-decrypt", "role-describe", "alice-alias"}},
+		{"event name", Filter{EventName: "Decrypt"}, []string{"bob-decrypt"}},
+		{"key id", Filter{KeyID: "bbbb"}, []string{"bob-decrypt", "role-describe", "alice-alias"}},
+		{"key ARN", Filter{KeyID: testKeyARN}, []string{"alice-encrypt"}},
+		{"alias", Filter{KeyID: "alias/payments"}, []string{"alice-alias"}},
+		{"principal ARN", Filter{Principal: "arn:aws:iam::111122223333:user/Alice"}, []string{"alice-encrypt", "alice-alias"}},
+		{"principal id", Filter{Principal: "AROAEXAMPLE:session"}, []string{"role-describe"}},
+		{"username", Filter{Username: "Bob"}, []string{"bob-decrypt"}},
+		{"session issuer", Filter{Username: "Deployer"}, []string{"role-describe"}},
+		{"access key", Filter{AccessKeyID: "AKIDBOB"}, []string{"bob-decrypt"}},
+		{"error code", Filter{ErrorCode: "IncorrectKeyException"}, []string{"bob-decrypt"}},
+		{"read-write", Filter{ReadOnly: &no}, []string{"alice-alias"}},
+		{"event id", Filter{EventID: "11111111-2222-4333-8444-555555555555"}, []string{"alice-alias"}},
+		{"resource type", Filter{ResourceType: "AWS::KMS::Alias"}, []string{"alice-alias"}},
+		{"resource name", Filter{ResourceName: keyB, EventName: "DescribeKey"}, []string{"role-describe"}},
+		{"event source", Filter{EventSource: "cloudtrail.amazonaws.com"}, nil},
+		{"time range", Filter{Start: t0.Add(time.Hour), End: t0.Add(2 * time.Hour)}, []string{"bob-decrypt", "role-describe"}},
+		{"from", Filter{Start: t0.Add(2*time.Hour + time.Second)}, []string{"alice-alias"}},
+		{"until", Filter{End: t0.Add(-time.Second)}, nil},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, e := range queryAll(t, dir, tt.f) {
+			got = append(got, e.RequestID)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Query(%s) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+
+	n := 0
+	Query(dir, Filter{}, func(*Event) bool { n++; return n < 2 })
+	if n != 2 {
+		t.Errorf("Query went on after fn returned false: %d calls", n)
+	}
+
+	logs := listFiles(t, dir, logPrefix)
+	appendBytes(t, filepath.Join(dir, logs[1]), []byte("garbage\n"))
+	if err := Query(dir, Filter{}, func(*Event) bool { return true }); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Query(corrupt file) = %v, want ErrCorrupt", err)
+	}
+	if err := Query(filepath.Join(dir, "nonexistent"), Filter{}, nil); err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Query(missing dir) = %v", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct {
+		op, body string
+		req      bool
+		want     string
+	}{
+		{"Encrypt", `{"KeyId":"k","Plaintext":"c2VjcmV0","EncryptionContext":{"KeyId":"v"},"EncryptionAlgorithm":"SYMMETRIC_DEFAULT","GrantTokens":["t"]}`, true,
+			`{"keyId":"k","encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"KeyId":"v"}}`},
+		{"Encrypt", `{"CiphertextBlob":"AQID","KeyId":"arn","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`, false, ``},
+		{"Decrypt", `{"CiphertextBlob":"AQID","KeyId":"k","EncryptionContext":{"a":"b"}}`, true,
+			`{"keyId":"k","encryptionContext":{"a":"b"}}`},
+		{"Decrypt", `{"Plaintext":"c2VjcmV0","KeyId":"k"}`, false, ``},
+		{"GenerateDataKey", `{"KeyId":"k","KeySpec":"AES_256","EncryptionContext":{"Project":"Alpha"}}`, true,
+			`{"keyId":"k","keySpec":"AES_256","encryptionContext":{"Project":"Alpha"}}`},
+		{"GenerateDataKey", `{"Plaintext":"a2V5","CiphertextBlob":"AQID","KeyId":"k"}`, false, ``},
+		{"CreateKey", `{"Description":"d","KeyUsage":"ENCRYPT_DECRYPT","KeySpec":"SYMMETRIC_DEFAULT","Tags":[{"TagKey":"k","TagValue":"v"}]}`, true,
+			`{"description":"d","keyUsage":"ENCRYPT_DECRYPT","keySpec":"SYMMETRIC_DEFAULT","tags":[{"tagKey":"k","tagValue":"v"}]}`},
+		{"CreateKey", `{"KeyMetadata":{"AWSAccountId":"111","KeyId":"k","Enabled":true}}`, false,
+			`{"keyMetadata":{"AWSAccountId":"111","enabled":true,"keyId":"k"}}`},
+		{"DescribeKey", `{"KeyId":"alias/x","GrantTokens":["t"]}`, true, `{"keyId":"alias/x"}`},
+		{"DescribeKey", `{"KeyMetadata":{"KeyId":"k"}}`, false, ``},
+		{"CreateGrant", `{"GrantToken":"secret","GrantId":"g"}`, false, `{"grantId":"g"}`},
+		{"ImportKeyMaterial", `{"KeyId":"k","ImportToken":"t","EncryptedKeyMaterial":"m"}`, true, `{"keyId":"k"}`},
+		{"ListKeys", ``, true, ``},
+	}
+	for _, tt := range tests {
+		f := ResponseElements
+		if tt.req {
+			f = RequestParameters
+		}
+		got, err := f(tt.op, []byte(tt.body))
+		if err != nil {
+			t.Errorf("%s(%s) error = %v", tt.op, tt.body, err)
+			continue
+		}
+		if string(got) != tt.want {
+			t.Errorf("%s(%s) = %s, want %s", tt.op, tt.body, got, tt.want)
+		}
+		if got != nil && !json.Valid(got) {
+			t.Errorf("%s(%s) = %s: invalid JSON", tt.op, tt.body, got)
+		}
+	}
+	if _, err := RequestParameters("Frobnicate", []byte(`{}`)); !errors.Is(err, ErrUnknownOperation) {
+		t.Errorf("RequestParameters(unknown op) = %v, want ErrUnknownOperation", err)
+	}
+	if _, err := RequestParameters("Encrypt", []byte(`[]`)); err == nil {
+		t.Errorf("RequestParameters(array body) = nil error")
+	}
+}
+
+func TestLoggableFits(t *testing.T) {
+	for op, f := range loggable {
+		if len(f.req) > 16 || len(f.resp) > 16 {
+			t.Errorf("%s lists more than the 16 fields pick can hold", op)
+		}
+	}
+}
+
+// FuzzRequestParameters checks the member scanner against encoding/json.
+func FuzzRequestParameters(f *testing.F) {
+	f.Add([]byte(`{"KeyId":"k","Plaintext":"c2VjcmV0","EncryptionContext":{"a":"}\"{"},"DryRun":true}`))
+	f.Add([]byte(` { "keyid" : "k" , "Key\u0049d":[1,{"x":"]"}] } `))
+	f.Add([]byte(`{"KeyId":"a","KeyId":"b"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := RequestParameters("Encrypt", body)
+		if got != nil && !json.Valid(got) {
+			t.Fatalf("RequestParameters(%q) = %q: invalid JSON", body, got)
+		}
+		var ref map[string]json.RawMessage
+		if json.Unmarshal(body, &ref) != nil {
+			return // not an object: err or not, no panic is all
+		}
+		if err != nil {
+			t.Fatalf("RequestParameters(%q) = %v for a valid object", body, err)
+		}
+		if !uniqueKeys(body) {
+			return
+		}
+		var out map[string]json.RawMessage
+		if got != nil {
+			if err := json.Unmarshal(got, &out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := 0
+		for _, name := range loggable["Encrypt"].req {
+			for k, v := range ref {
+				if strings.EqualFold(k, name) {
+					n++
+					if !jsonEqual(out[camel(name)], v) {
+						t.Fatalf("RequestParameters(%q)[%s] = %s, want %s", body, name, out[camel(name)], v)
+					}
+				}
+			}
+		}
+		if n != len(out) {
+			t.Fatalf("RequestParameters(%q) = %s: %d fields, want %d", body, got, len(out), n)
+		}
+	})
+}
+
+// uniqueKeys reports whether the top-level keys of a JSON object differ
+// even when case is ignored.
+func uniqueKeys(body []byte) bool {
+	seen := map[string]bool{}
+	ok := true
+	members(body, func(k, _ []byte) {
+		var s string
+		if json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s) != nil {
+			s = string(k)
+		}
+		s = strings.ToLower(s)
+		ok = ok && !seen[s]
+		seen[s] = true
+	})
+	return ok
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}
