@@ -68,6 +68,14 @@ var routes = map[string]route{
 	"GenerateDataKeyPair":                 {call: op((*kms.Service).GenerateDataKeyPair), bodyLimit: smallBody, timeout: opTimeout},
 	"GenerateDataKeyPairWithoutPlaintext": {call: op((*kms.Service).GenerateDataKeyPairWithoutPlaintext), bodyLimit: smallBody, timeout: opTimeout},
 	"DeriveSharedSecret":                  {call: op((*kms.Service).DeriveSharedSecret), bodyLimit: smallBody, timeout: opTimeout},
+	"PutKeyPolicy":                        {call: op((*kms.Service).PutKeyPolicy), bodyLimit: policyBody, timeout: opTimeout},
+	"GetKeyPolicy":                        {call: op((*kms.Service).GetKeyPolicy), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"ListKeyPolicies":                     {call: op((*kms.Service).ListKeyPolicies), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"CreateGrant":                         {call: op((*kms.Service).CreateGrant), bodyLimit: smallBody, timeout: opTimeout},
+	"ListGrants":                          {call: op((*kms.Service).ListGrants), bodyLimit: smallBody, timeout: listTimeout, readOnly: true},
+	"ListRetirableGrants":                 {call: op((*kms.Service).ListRetirableGrants), bodyLimit: smallBody, timeout: listTimeout, readOnly: true},
+	"RetireGrant":                         {call: op((*kms.Service).RetireGrant), bodyLimit: smallBody, timeout: opTimeout},
+	"RevokeGrant":                         {call: op((*kms.Service).RevokeGrant), bodyLimit: smallBody, timeout: opTimeout},
 }
 
 // knownOperations is every operation of the AWS KMS API. Those without a

@@ -24,12 +24,15 @@ func checkAliasName(name string) error {
 
 // aliasTarget resolves the TargetKeyId of CreateAlias or UpdateAlias: a key
 // id or key ARN (not an alias) of a key that is not pending deletion.
-func (s *Service) aliasTarget(ctx context.Context, caller *Caller, op, target string) (*keys.Key, error) {
+func (s *Service) aliasTarget(ctx context.Context, caller *Caller, op, target, alias string) (*keys.Key, error) {
 	if strings.HasPrefix(target, "alias/") || strings.Contains(target, ":alias/") {
 		return nil, errf(CodeValidation, "Aliases must refer to keys. Not aliases")
 	}
 	e, err := s.resolve(ctx, caller, op, target, keyOnly)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, op, e, withKeys(nil, "kms:RequestAlias", alias)); err != nil {
 		return nil, err
 	}
 	if e.key.State == keys.PendingDeletion {
@@ -50,7 +53,7 @@ func (s *Service) CreateAlias(ctx context.Context, caller *Caller, req *CreateAl
 	if err := checkAliasName(name); err != nil {
 		return nil, err
 	}
-	k, err := s.aliasTarget(ctx, caller, "CreateAlias", *req.TargetKeyId)
+	k, err := s.aliasTarget(ctx, caller, "CreateAlias", *req.TargetKeyId, name)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +89,10 @@ func (s *Service) UpdateAlias(ctx context.Context, caller *Caller, req *UpdateAl
 	if err := checkAliasName(name); err != nil {
 		return nil, err
 	}
-	k, err := s.aliasTarget(ctx, caller, "UpdateAlias", *req.TargetKeyId)
+	if err := s.authorizeAliasKey(ctx, caller, "UpdateAlias", name); err != nil {
+		return nil, err
+	}
+	k, err := s.aliasTarget(ctx, caller, "UpdateAlias", *req.TargetKeyId, name)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +141,9 @@ func (s *Service) DeleteAlias(ctx context.Context, caller *Caller, req *DeleteAl
 	if err := checkAliasName(name); err != nil {
 		return nil, err
 	}
+	if err := s.authorizeAliasKey(ctx, caller, "DeleteAlias", name); err != nil {
+		return nil, err
+	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.Get(aliasPath(caller.Account, name)); errors.Is(err, store.ErrNotFound) {
 			return errf(CodeNotFound, "Alias %s is not found.", keys.AliasARN(s.region, caller.Account, name))
@@ -157,6 +166,9 @@ func (s *Service) ListAliases(ctx context.Context, caller *Caller, req *ListAlia
 	v.keyID("keyId", req.KeyId, false)
 	v.paging(req.Limit, req.Marker, 100)
 	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := s.authorizeAccount(caller, "ListAliases", nil); err != nil {
 		return nil, err
 	}
 	after, err := decodeMarker(req.Marker)
@@ -216,6 +228,24 @@ func (s *Service) ListAliases(ctx context.Context, caller *Caller, req *ListAlia
 		return nil, s.asError(ctx, "ListAliases", err)
 	}
 	return out, nil
+}
+
+// authorizeAliasKey checks op against the key an existing alias points to.
+// A missing alias is left for the operation to report.
+func (s *Service) authorizeAliasKey(ctx context.Context, caller *Caller, op, name string) error {
+	id, err := s.lookupAlias(ctx, caller.Account, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return s.internal(ctx, op, err)
+	}
+	e, err := s.getKey(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return s.internal(ctx, op, err)
+	}
+	return s.authorize(caller, op, e, withKeys(nil, "kms:RequestAlias", name))
 }
 
 // asError passes *Error values through and turns anything else into an

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/keyspec"
+	"github.com/keyward/keyward/internal/policy"
 	"github.com/keyward/keyward/internal/store"
 )
 
@@ -73,10 +74,22 @@ func (s *Service) CreateKey(ctx context.Context, caller *Caller, req *CreateKeyR
 	if req.MultiRegion != nil && *req.MultiRegion {
 		return nil, errf(CodeUnsupportedOperation, "Multi-Region keys are not supported by this server.")
 	}
-	if req.Policy != nil {
-		return nil, errf(CodeUnsupportedOperation, "Key policies are not supported by this server yet; omit Policy to get the default key policy.")
-	}
 	if err := checkTags(req.Tags, nil); err != nil {
+		return nil, err
+	}
+	az := tagAuthz(req.Tags, nil)
+	tagSet := az.set
+	az.set = func(r *policy.Request) {
+		tagSet(r)
+		r.Set("kms:KeySpec", spec)
+		r.Set("kms:KeyUsage", usage)
+		r.Set("kms:KeyOrigin", origin)
+		r.Set("kms:MultiRegion", "false")
+		if b := boolStr(req.BypassPolicyLockoutSafetyCheck); b != "" {
+			r.Set("kms:BypassPolicyLockoutSafetyCheck", b)
+		}
+	}
+	if err := s.authorizeAccount(caller, "CreateKey", az); err != nil {
 		return nil, err
 	}
 
@@ -94,6 +107,14 @@ func (s *Service) CreateKey(ctx context.Context, caller *Caller, req *CreateKeyR
 	}
 	if req.Description != nil {
 		k.Description = *req.Description
+	}
+	if req.Policy != nil {
+		if _, err := s.parseKeyPolicy(caller, *req.Policy, req.BypassPolicyLockoutSafetyCheck, k.ARN(), k.Account); err != nil {
+			return nil, err
+		}
+		k.Policy = *req.Policy
+	} else {
+		k.Policy = string(policy.DefaultKeyPolicy(k.Account))
 	}
 	for _, t := range req.Tags {
 		k.Tags = append(k.Tags, keys.Tag{Key: t.TagKey, Value: t.TagValue})

@@ -22,6 +22,9 @@ func (s *Service) Decrypt(ctx context.Context, caller *Caller, req *DecryptReque
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	if req.Recipient != nil {
 		return nil, errf(CodeUnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}
@@ -45,6 +48,12 @@ type decrypted struct {
 // it must be that key (IncorrectKeyException otherwise). An RSA ciphertext
 // carries nothing, so the request must name its key.
 func (s *Service) decryptWith(ctx context.Context, caller *Caller, op string, ct []byte, keyID, alg *string, encCtx map[string]string, dry *bool) (*decrypted, error) {
+	// ReEncrypt needs kms:ReEncryptFrom on the source key, Decrypt kms:Decrypt.
+	authOp := op
+	if op == "ReEncrypt" {
+		authOp = "ReEncryptFrom"
+	}
+	az := withKeys(encCtx, "kms:EncryptionAlgorithm", deref(alg, algSymmetricDefault))
 	var named *cachedKey
 	if keyID != nil {
 		var err error
@@ -53,6 +62,9 @@ func (s *Service) decryptWith(ctx context.Context, caller *Caller, op string, ct
 		}
 	}
 	if named != nil && isAsymmetric(named.key.Spec) {
+		if err := s.authorize(caller, authOp, named, az); err != nil {
+			return nil, err
+		}
 		if err := checkUsable(named.key, op, keys.UsageEncryptDecrypt); err != nil {
 			return nil, err
 		}
@@ -85,8 +97,11 @@ func (s *Service) decryptWith(ctx context.Context, caller *Caller, op string, ct
 	} else if err != nil {
 		return nil, s.internal(ctx, op, err)
 	}
-	if e.key.Account != caller.Account {
-		return nil, errf(CodeAccessDenied, "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
+	if err := s.authorize(caller, authOp, e, az); err != nil {
+		if e.key.Account != caller.Account {
+			return nil, errf(CodeAccessDenied, "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
+		}
+		return nil, err
 	}
 	if e.key.Spec != keys.SpecSymmetricDefault {
 		return nil, errInvalidCiphertext

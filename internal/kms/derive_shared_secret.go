@@ -14,11 +14,17 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, caller *Caller, req *D
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	if req.Recipient != nil {
 		return nil, errf(CodeUnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}
 	e, err := s.resolve(ctx, caller, "DeriveSharedSecret", *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "DeriveSharedSecret", e, withKeys(nil, "kms:KeyAgreementAlgorithm", *req.KeyAgreementAlgorithm)); err != nil {
 		return nil, err
 	}
 	if err := checkUsable(e.key, "DeriveSharedSecret", "KEY_AGREEMENT"); err != nil {

@@ -10,8 +10,14 @@ func (s *Service) DescribeKey(ctx context.Context, caller *Caller, req *Describe
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	e, err := s.resolve(ctx, caller, "DescribeKey", *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "DescribeKey", e, nil); err != nil {
 		return nil, err
 	}
 	return &DescribeKeyResponse{KeyMetadata: s.metadata(e.key)}, nil

@@ -27,6 +27,9 @@ func (s *Service) setEnabled(ctx context.Context, caller *Caller, op string, req
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(caller, op, e, nil); err != nil {
+		return nil, err
+	}
 	_, err = s.updateKey(ctx, e.key.ID, func(_ store.Tx, k *keys.Key) error {
 		switch k.State {
 		case keys.Enabled, keys.Disabled:

@@ -18,8 +18,14 @@ func (s *Service) Encrypt(ctx context.Context, caller *Caller, req *EncryptReque
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	e, err := s.resolve(ctx, caller, "Encrypt", *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "Encrypt", e, withKeys(req.EncryptionContext, "kms:EncryptionAlgorithm", deref(req.EncryptionAlgorithm, algSymmetricDefault))); err != nil {
 		return nil, err
 	}
 	if err := checkUsable(e.key, "Encrypt", keys.UsageEncryptDecrypt); err != nil {

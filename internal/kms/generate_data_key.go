@@ -27,6 +27,9 @@ func (s *Service) generateDataKey(ctx context.Context, caller *Caller, op string
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	if (req.NumberOfBytes == nil) == (req.KeySpec == nil) {
 		return nil, errf(CodeValidation, "Please specify either number of bytes or key spec.")
 	}
@@ -35,6 +38,9 @@ func (s *Service) generateDataKey(ctx context.Context, caller *Caller, op string
 	}
 	e, err := s.resolve(ctx, caller, op, *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, op, e, withKeys(req.EncryptionContext)); err != nil {
 		return nil, err
 	}
 	if err := checkUsable(e.key, op, keys.UsageEncryptDecrypt); err != nil {

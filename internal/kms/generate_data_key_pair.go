@@ -31,6 +31,9 @@ func (s *Service) generateDataKeyPair(ctx context.Context, caller *Caller, op st
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	if req.Recipient != nil {
 		return nil, errf(CodeUnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}
@@ -39,6 +42,9 @@ func (s *Service) generateDataKeyPair(ctx context.Context, caller *Caller, op st
 	}
 	e, err := s.resolve(ctx, caller, op, *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, op, e, withKeys(req.EncryptionContext, "kms:DataKeyPairSpec", *req.KeyPairSpec)); err != nil {
 		return nil, err
 	}
 	if err := checkUsable(e.key, op, keys.UsageEncryptDecrypt); err != nil {

@@ -19,8 +19,14 @@ func (s *Service) GenerateMac(ctx context.Context, caller *Caller, req *Generate
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	e, err := s.resolve(ctx, caller, "GenerateMac", *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "GenerateMac", e, withKeys(nil, "kms:MacAlgorithm", *req.MacAlgorithm)); err != nil {
 		return nil, err
 	}
 	if err := checkUsable(e.key, "GenerateMac", "GENERATE_VERIFY_MAC"); err != nil {
@@ -50,8 +56,14 @@ func (s *Service) VerifyMac(ctx context.Context, caller *Caller, req *VerifyMacR
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	e, err := s.resolve(ctx, caller, "VerifyMac", *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "VerifyMac", e, withKeys(nil, "kms:MacAlgorithm", *req.MacAlgorithm)); err != nil {
 		return nil, err
 	}
 	if err := checkUsable(e.key, "VerifyMac", "GENERATE_VERIFY_MAC"); err != nil {

@@ -10,6 +10,9 @@ func (s *Service) GenerateRandom(ctx context.Context, caller *Caller, req *Gener
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := s.authorizeAccount(caller, "GenerateRandom", nil); err != nil {
+		return nil, err
+	}
 	if req.NumberOfBytes == nil {
 		return nil, errf(CodeValidation, "NumberOfBytes is required.")
 	}

@@ -13,8 +13,14 @@ func (s *Service) GetPublicKey(ctx context.Context, caller *Caller, req *GetPubl
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	e, err := s.resolve(ctx, caller, "GetPublicKey", *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "GetPublicKey", e, nil); err != nil {
 		return nil, err
 	}
 	if err := checkState(e.key); err != nil {

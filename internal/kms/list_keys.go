@@ -15,6 +15,9 @@ func (s *Service) ListKeys(ctx context.Context, caller *Caller, req *ListKeysReq
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := s.authorizeAccount(caller, "ListKeys", nil); err != nil {
+		return nil, err
+	}
 	after, err := decodeMarker(req.Marker)
 	if err != nil {
 		return nil, err

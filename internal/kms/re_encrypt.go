@@ -20,8 +20,14 @@ func (s *Service) ReEncrypt(ctx context.Context, caller *Caller, req *ReEncryptR
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	dst, err := s.resolve(ctx, caller, "ReEncrypt", *req.DestinationKeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "ReEncryptTo", dst, withKeys(req.DestinationEncryptionContext, "kms:EncryptionAlgorithm", deref(req.DestinationEncryptionAlgorithm, algSymmetricDefault))); err != nil {
 		return nil, err
 	}
 	if err := checkUsable(dst.key, "ReEncrypt", keys.UsageEncryptDecrypt); err != nil {

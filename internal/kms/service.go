@@ -18,21 +18,32 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyward/keyward/internal/blob"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/keyspec"
 	"github.com/keyward/keyward/internal/keystore"
+	"github.com/keyward/keyward/internal/policy"
 	"github.com/keyward/keyward/internal/store"
 )
 
-// Caller is the authenticated principal behind a request.
+// Caller is the authenticated principal behind a request, with everything
+// authorization needs to know about it.
 type Caller struct {
 	Account     string // 12-digit account id
 	ARN         string // e.g. arn:aws:iam::111122223333:root
 	AccessKeyID string
 	SourceIP    string
+
+	UserID          string            // principalId: the account id for root, AIDA... for users, AROA...:session for roles
+	Type            string            // "Root", "IAMUser" or "AssumedRole"; "" is treated as "Root" when ARN is the root ARN
+	UserName        string            // IAM user name
+	RoleARN         string            // the role of an assumed-role session
+	Tags            map[string]string // principal tags (user tags, or role and session tags)
+	Policies        []*policy.Policy  // the caller's identity policies
+	SecureTransport bool              // the request came over TLS
 }
 
 // Config configures a Service.
@@ -58,6 +69,8 @@ type Service struct {
 	// Decrypt do no store I/O in the common case. Writers invalidate after
 	// their transaction commits; gen stops a reader that loaded before the
 	// commit from inserting a stale entry after the invalidation.
+	clock atomic.Pointer[clockCache] // see clockStrings
+
 	mu      sync.RWMutex
 	gen     uint64
 	keys    map[string]*cachedKey // by key id
@@ -71,6 +84,8 @@ type cachedKey struct {
 	key      *keys.Key
 	material map[uint32]blob.Secret
 	private  map[uint32]*keyspec.PrivateKey // asymmetric keys only
+	policy   *policy.Policy                 // the parsed key policy
+	grants   []policy.Grant                 // the key's grants, for authorization
 }
 
 // New returns a Service.
@@ -131,17 +146,32 @@ func (s *Service) getKey(ctx context.Context, id string) (*cachedKey, error) {
 		return e, nil
 	}
 	var k keys.Key
+	var grants []Grant
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		b, err := tx.Get(keyPath(id))
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(b, &k)
+		if err := json.Unmarshal(b, &k); err != nil {
+			return err
+		}
+		grants, err = listGrants(tx, id)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	e = &cachedKey{key: &k, material: make(map[uint32]blob.Secret, len(k.Versions))}
+	doc := []byte(k.Policy)
+	if k.Policy == "" {
+		doc = policy.DefaultKeyPolicy(k.Account)
+	}
+	if e.policy, err = policy.Parse(doc, policy.KeyPolicy); err != nil {
+		return nil, fmt.Errorf("parse key policy of %s: %w", k.ID, err)
+	}
+	for _, g := range grants {
+		e.grants = append(e.grants, g.forPolicy())
+	}
 	for _, v := range k.Versions {
 		pt, err := s.wrapper.Unwrap(v.Wrapped, keys.MaterialAAD(k.ID, v.ID))
 		if err != nil {
@@ -248,8 +278,11 @@ func (s *Service) resolve(ctx context.Context, caller *Caller, op, keyID string,
 		if !keys.IsKeyID(ref.KeyID) {
 			return nil, errf(CodeNotFound, "Invalid arn %s", keyID)
 		}
-		if err := s.checkARNScope(caller, op, ref); err != nil {
-			return nil, err
+		if ref.Region != s.region {
+			return nil, errf(CodeNotFound, "Invalid arn %s", ref.Region)
+		}
+		if ref.Account != caller.Account {
+			return s.crossAccountKey(ctx, caller, op, ref)
 		}
 		return s.keyForCaller(ctx, caller, ref.KeyID)
 	default:
@@ -260,10 +293,35 @@ func (s *Service) resolve(ctx context.Context, caller *Caller, op, keyID string,
 	}
 }
 
-// checkARNScope refuses ARNs outside this region and the caller's account
-// with the errors AWS gives: an ARN of another region is "Invalid arn
-// <region>"; one of another account is denied, as nothing in another account
-// is shared yet.
+// crossAccountOps are the operations AWS KMS allows on a key of another
+// account, named by its key ARN; the key policy (and the caller's identity
+// policies) then decide.
+var crossAccountOps = map[string]bool{
+	"CreateGrant": true, "Decrypt": true, "DescribeKey": true, "Encrypt": true, "GenerateDataKey": true,
+	"GenerateDataKeyPair": true, "GenerateDataKeyPairWithoutPlaintext": true, "GenerateDataKeyWithoutPlaintext": true,
+	"GenerateMac": true, "GetKeyRotationStatus": true, "GetPublicKey": true, "ListGrants": true, "ReEncrypt": true,
+	"RetireGrant": true, "RevokeGrant": true, "Sign": true, "Verify": true, "VerifyMac": true, "DeriveSharedSecret": true,
+}
+
+// crossAccountKey loads a key of another account for an operation AWS lets
+// cross accounts. A missing key and a refused operation look the same.
+func (s *Service) crossAccountKey(ctx context.Context, caller *Caller, op string, ref keys.Ref) (*cachedKey, error) {
+	denied := errf(CodeAccessDenied, "User: %s is not authorized to perform: kms:%s on this resource because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access", caller.ARN, op)
+	if !crossAccountOps[op] || !keys.IsKeyID(ref.KeyID) {
+		return nil, denied
+	}
+	e, err := s.getKey(ctx, ref.KeyID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && e.key.Account != ref.Account) {
+		return nil, denied
+	} else if err != nil {
+		return nil, s.internal(ctx, op, err)
+	}
+	return e, nil
+}
+
+// checkARNScope refuses alias ARNs outside this region and the caller's
+// account with the errors AWS gives: an ARN of another region is "Invalid
+// arn <region>"; aliases are never shared across accounts.
 func (s *Service) checkARNScope(caller *Caller, op string, ref keys.Ref) error {
 	if ref.Region != s.region {
 		return errf(CodeNotFound, "Invalid arn %s", ref.Region)

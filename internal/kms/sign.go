@@ -25,8 +25,14 @@ func (s *Service) Sign(ctx context.Context, caller *Caller, req *SignRequest) (*
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	e, err := s.resolve(ctx, caller, "Sign", *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "Sign", e, withKeys(nil, "kms:SigningAlgorithm", *req.SigningAlgorithm, "kms:MessageType", messageType(req.MessageType))); err != nil {
 		return nil, err
 	}
 	if err := checkUsable(e.key, "Sign", "SIGN_VERIFY"); err != nil {
@@ -78,8 +84,14 @@ func (s *Service) Verify(ctx context.Context, caller *Caller, req *VerifyRequest
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
+		return nil, err
+	}
 	e, err := s.resolve(ctx, caller, "Verify", *req.KeyId, keyOrAlias)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "Verify", e, withKeys(nil, "kms:SigningAlgorithm", *req.SigningAlgorithm, "kms:MessageType", messageType(req.MessageType))); err != nil {
 		return nil, err
 	}
 	if err := checkUsable(e.key, "Verify", "SIGN_VERIFY"); err != nil {

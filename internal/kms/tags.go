@@ -57,6 +57,9 @@ func (s *Service) TagResource(ctx context.Context, caller *Caller, req *TagResou
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(caller, "TagResource", e, tagAuthz(req.Tags, nil)); err != nil {
+		return nil, err
+	}
 	if e.key.State == keys.PendingDeletion {
 		return nil, errf(CodeInvalidState, "%s is pending deletion.", e.key.ARN())
 	}
@@ -95,6 +98,9 @@ func (s *Service) UntagResource(ctx context.Context, caller *Caller, req *UntagR
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(caller, "UntagResource", e, tagAuthz(nil, req.TagKeys)); err != nil {
+		return nil, err
+	}
 	if e.key.State == keys.PendingDeletion {
 		return nil, errf(CodeInvalidState, "%s is pending deletion.", e.key.ARN())
 	}
@@ -118,6 +124,9 @@ func (s *Service) ListResourceTags(ctx context.Context, caller *Caller, req *Lis
 	}
 	e, err := s.resolve(ctx, caller, "ListResourceTags", *req.KeyId, keyOnly)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, "ListResourceTags", e, nil); err != nil {
 		return nil, err
 	}
 	after, err := decodeMarker(req.Marker)

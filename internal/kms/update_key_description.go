@@ -20,6 +20,9 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, caller *Caller, req 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(caller, "UpdateKeyDescription", e, nil); err != nil {
+		return nil, err
+	}
 	_, err = s.updateKey(ctx, e.key.ID, func(_ store.Tx, k *keys.Key) error {
 		if k.State == keys.PendingDeletion {
 			return errf(CodeInvalidState, "%s is pending deletion.", k.ARN())
