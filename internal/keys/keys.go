@@ -127,10 +127,27 @@ func NewID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-var idRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-// IsKeyID reports whether s has the form of a key id.
-func IsKeyID(s string) bool { return len(s) == 36 && idRE.MatchString(s) }
+// IsKeyID reports whether s has the form of a key id: a lower-case UUID.
+// It runs on every request, so it is a loop rather than a regexp.
+func IsKeyID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // RefKind says how a client named a key.
 type RefKind int
