@@ -31,6 +31,7 @@ const (
 	SpecSymmetricDefault = "SYMMETRIC_DEFAULT"
 	UsageEncryptDecrypt  = "ENCRYPT_DECRYPT"
 	OriginAWSKMS         = "AWS_KMS"
+	OriginExternal       = "EXTERNAL" // imported key material
 	ManagerCustomer      = "CUSTOMER"
 )
 
@@ -39,8 +40,25 @@ type Version struct {
 	ID      uint32    `json:"id"`
 	Created time.Time `json:"created"`
 	// Wrapped is the material wrapped by the keystore, bound to the key id
-	// and version by MaterialAAD.
+	// and version by MaterialAAD. It is nil while imported material is
+	// deleted or expired (import state PENDING_IMPORT).
 	Wrapped []byte `json:"wrapped"`
+
+	// Rotation is how this version became current: "AUTOMATIC" or
+	// "ON_DEMAND"; empty for the first material and for imported material
+	// pending rotation. Rotated is when.
+	Rotation string     `json:"rotation,omitempty"`
+	Rotated  *time.Time `json:"rotated,omitempty"`
+	// Pending marks imported material waiting for RotateKeyOnDemand
+	// (PENDING_ROTATION); it is never used to encrypt.
+	Pending bool `json:"pending,omitempty"`
+	// Imported material only: a keyed fingerprint of the material, kept
+	// after the material is deleted so that only the same material can be
+	// imported again; its expiry; and the caller's description of it.
+	Fingerprint     string     `json:"fingerprint,omitempty"`
+	ExpirationModel string     `json:"expirationModel,omitempty"`
+	ValidTo         *time.Time `json:"validTo,omitempty"`
+	Description     string     `json:"description,omitempty"`
 }
 
 // Tag is a resource tag.
@@ -65,17 +83,30 @@ type Key struct {
 	Versions    []Version  `json:"versions"`
 	Policy      string     `json:"policy,omitempty"`
 	DeletionAt  *time.Time `json:"deletionAt,omitempty"`
+
+	// DeletionWindow is the PendingWindowInDays of a scheduled deletion.
+	DeletionWindow int32 `json:"deletionWindow,omitempty"`
+	// Automatic rotation: whether it is on, its period in days and the
+	// next rotation date. OnDemandStarted is set while an on-demand
+	// rotation is in progress.
+	RotationEnabled bool       `json:"rotationEnabled,omitempty"`
+	RotationPeriod  int32      `json:"rotationPeriod,omitempty"`
+	NextRotation    *time.Time `json:"nextRotation,omitempty"`
+	OnDemandStarted *time.Time `json:"onDemandStarted,omitempty"`
 }
 
 // ARN returns the key's ARN.
 func (k *Key) ARN() string { return KeyARN(k.Region, k.Account, k.ID) }
 
-// Current returns the newest version of the backing material.
+// Current returns the newest version of the backing material that is not
+// pending rotation, or nil for a key that never had material.
 func (k *Key) Current() *Version {
-	if len(k.Versions) == 0 {
-		return nil
+	for i := len(k.Versions) - 1; i >= 0; i-- {
+		if !k.Versions[i].Pending {
+			return &k.Versions[i]
+		}
 	}
-	return &k.Versions[len(k.Versions)-1]
+	return nil
 }
 
 // Version returns the version with id v, or nil.
@@ -96,6 +127,12 @@ func (k *Key) Clone() *Key {
 	if k.DeletionAt != nil {
 		t := *k.DeletionAt
 		c.DeletionAt = &t
+	}
+	for _, p := range []**time.Time{&c.NextRotation, &c.OnDemandStarted} {
+		if *p != nil {
+			t := **p
+			*p = &t
+		}
 	}
 	return &c
 }

@@ -65,7 +65,11 @@ func (s *Service) CreateKey(ctx context.Context, caller *Caller, req *CreateKeyR
 	if req.Origin != nil {
 		origin = *req.Origin
 	}
-	if origin != keys.OriginAWSKMS {
+	if origin == keys.OriginExternal {
+		if err := checkImportSpec(spec); err != nil {
+			return nil, err
+		}
+	} else if origin != keys.OriginAWSKMS {
 		return nil, errf(CodeUnsupportedOperation, "Origin %s is not supported by this server yet.", origin)
 	}
 	if req.CustomKeyStoreId != nil || req.XksKeyId != nil {
@@ -119,14 +123,19 @@ func (s *Service) CreateKey(ctx context.Context, caller *Caller, req *CreateKeyR
 	for _, t := range req.Tags {
 		k.Tags = append(k.Tags, keys.Tag{Key: t.TagKey, Value: t.TagValue})
 	}
-	material, err := s.newMaterial(spec)
-	if err != nil {
-		return nil, s.specError(ctx, "CreateKey", err)
-	}
-	err = s.addVersion(k, now, material)
-	clear(material)
-	if err != nil {
-		return nil, s.internal(ctx, "CreateKey", err)
+	if origin == keys.OriginExternal {
+		// No material until ImportKeyMaterial (see import_key_material.go).
+		k.State = keys.PendingImport
+	} else {
+		material, err := s.newMaterial(spec)
+		if err != nil {
+			return nil, s.specError(ctx, "CreateKey", err)
+		}
+		err = s.addVersion(k, now, material)
+		clear(material)
+		if err != nil {
+			return nil, s.internal(ctx, "CreateKey", err)
+		}
 	}
 	b, err := json.Marshal(k)
 	if err != nil {

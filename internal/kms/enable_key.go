@@ -30,36 +30,19 @@ func (s *Service) setEnabled(ctx context.Context, caller *Caller, op string, req
 	if err := s.authorize(caller, op, e, nil); err != nil {
 		return nil, err
 	}
-	_, err = s.updateKey(ctx, e.key.ID, func(_ store.Tx, k *keys.Key) error {
-		switch k.State {
-		case keys.Enabled, keys.Disabled:
-		default:
-			return errf(CodeInvalidState, "%s is %s.", k.ARN(), stateWords(k.State))
+	_, err = s.updateKey(ctx, e.key.ID, func(tx store.Tx, k *keys.Key) error {
+		if err := allow(k, op); err != nil {
+			return err
 		}
 		if enable {
 			k.State = keys.Enabled
-		} else {
-			k.State = keys.Disabled
+			return s.resumeRotation(tx, k) // rotation pauses while a key is disabled
 		}
+		k.State = keys.Disabled
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Empty{}, nil
-}
-
-// stateWords renders a state the way AWS's messages do ("pending deletion").
-func stateWords(st keys.State) string {
-	switch st {
-	case keys.PendingDeletion:
-		return "pending deletion"
-	case keys.PendingImport:
-		return "pending import"
-	case keys.Disabled:
-		return "disabled"
-	case keys.Unavailable:
-		return "unavailable"
-	}
-	return string(st)
 }

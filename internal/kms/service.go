@@ -26,6 +26,7 @@ import (
 	"github.com/keyward/keyward/internal/keyspec"
 	"github.com/keyward/keyward/internal/keystore"
 	"github.com/keyward/keyward/internal/policy"
+	"github.com/keyward/keyward/internal/scheduler"
 	"github.com/keyward/keyward/internal/store"
 )
 
@@ -54,6 +55,20 @@ type Config struct {
 	Now     func() time.Time // nil: time.Now
 	Rand    io.Reader        // nil: crypto/rand
 	Logger  *slog.Logger     // nil: discard
+
+	// Usage answers GetKeyLastUsage; nil makes it UnsupportedOperationException.
+	Usage UsageSource
+
+	// Scheduler runs key lifecycle jobs (rotation, deletion, expiry of
+	// imported material); New registers their handlers on it. nil: New
+	// makes one on Store, which the caller runs via Service.Scheduler.
+	Scheduler *scheduler.Scheduler
+	// Clock is the time source of the scheduler New makes, and of the
+	// service when Now is nil. nil: the system clock.
+	Clock scheduler.Clock
+	// OnServiceEvent, if set, is told of work the service does on its own
+	// (EventRotateKey, EventDeleteKey, EventDeleteExpiredKeyMaterial).
+	OnServiceEvent func(name, keyARN string)
 }
 
 // Service implements the AWS KMS operations.
@@ -64,6 +79,8 @@ type Service struct {
 	now     func() time.Time
 	rand    io.Reader
 	log     *slog.Logger
+	usage   UsageSource
+	life    *lifecycle // rotation, deletion, import: see lifecycle.go
 
 	// The cache holds keys with their unwrapped material so that Encrypt and
 	// Decrypt do no store I/O in the common case. Writers invalidate after
@@ -100,9 +117,11 @@ func New(cfg Config) (*Service, error) {
 		now:     cfg.Now,
 		rand:    cfg.Rand,
 		log:     cfg.Logger,
+		usage:   cfg.Usage,
 		keys:    map[string]*cachedKey{},
 		aliases: map[string]string{},
 	}
+	s.initLifecycle(cfg)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -173,6 +192,9 @@ func (s *Service) getKey(ctx context.Context, id string) (*cachedKey, error) {
 		e.grants = append(e.grants, g.forPolicy())
 	}
 	for _, v := range k.Versions {
+		if v.Wrapped == nil {
+			continue // imported material that was deleted or expired
+		}
 		pt, err := s.wrapper.Unwrap(v.Wrapped, keys.MaterialAAD(k.ID, v.ID))
 		if err != nil {
 			return nil, fmt.Errorf("unwrap material of %s v%d: %w", k.ID, v.ID, err)
@@ -412,6 +434,13 @@ func (s *Service) metadata(k *keys.Key) *KeyMetadata {
 	m.KeyAgreementAlgorithms = keyspec.KeyAgreementAlgorithms(spec, usage)
 	if k.State == keys.PendingDeletion && k.DeletionAt != nil {
 		m.DeletionDate = ts(*k.DeletionAt)
+		if k.DeletionWindow > 0 {
+			w := k.DeletionWindow
+			m.PendingDeletionWindowInDays = &w
+		}
+	}
+	if k.Origin == keys.OriginExternal {
+		m.ExpirationModel, m.ValidTo = importedExpiry(k)
 	}
 	return m
 }
@@ -468,20 +497,8 @@ func checkUsable(k *keys.Key, op, usage string) error {
 }
 
 // checkState reports whether a key's state allows cryptographic use.
-func checkState(k *keys.Key) error {
-	switch k.State {
-	case keys.Enabled:
-		return nil
-	case keys.Disabled:
-		return errf(CodeDisabled, "%s is disabled.", k.ARN())
-	case keys.PendingDeletion:
-		return errf(CodeInvalidState, "%s is pending deletion.", k.ARN())
-	case keys.PendingImport:
-		return errf(CodeInvalidState, "%s is pending import.", k.ARN())
-	default:
-		return errf(CodeInvalidState, "%s is %s.", k.ARN(), k.State)
-	}
-}
+// The rules and messages live in the key state table (keys.Allow).
+func checkState(k *keys.Key) error { return allow(k, "Encrypt") }
 
 // dryRun answers a request whose DryRun flag is set, after every check that
 // a real call would make has passed.

@@ -417,3 +417,117 @@ type DeriveSharedSecretResponse struct {
 	KeyAgreementAlgorithm string `json:"KeyAgreementAlgorithm"`
 	KeyOrigin             string `json:"KeyOrigin"`
 }
+
+// EnableKeyRotationRequest is the input of EnableKeyRotation.
+type EnableKeyRotationRequest struct {
+	KeyId                *string `json:"KeyId"`
+	RotationPeriodInDays *int32  `json:"RotationPeriodInDays"`
+}
+
+// GetKeyRotationStatusResponse is the output of GetKeyRotationStatus.
+type GetKeyRotationStatusResponse struct {
+	KeyRotationEnabled        bool       `json:"KeyRotationEnabled"`
+	KeyId                     string     `json:"KeyId"`
+	RotationPeriodInDays      *int32     `json:"RotationPeriodInDays,omitempty"`
+	NextRotationDate          *Timestamp `json:"NextRotationDate,omitempty"`
+	OnDemandRotationStartDate *Timestamp `json:"OnDemandRotationStartDate,omitempty"`
+}
+
+// RotateKeyOnDemandResponse is the output of RotateKeyOnDemand.
+type RotateKeyOnDemandResponse struct {
+	KeyId string `json:"KeyId"`
+}
+
+// ListKeyRotationsRequest is the input of ListKeyRotations.
+type ListKeyRotationsRequest struct {
+	KeyId              *string `json:"KeyId"`
+	IncludeKeyMaterial *string `json:"IncludeKeyMaterial"`
+	Limit              *int32  `json:"Limit"`
+	Marker             *string `json:"Marker"`
+}
+
+// RotationsListEntry is one key material in ListKeyRotations.
+type RotationsListEntry struct {
+	KeyId                  string     `json:"KeyId"`
+	KeyMaterialId          string     `json:"KeyMaterialId,omitempty"`
+	KeyMaterialDescription string     `json:"KeyMaterialDescription,omitempty"`
+	ImportState            string     `json:"ImportState,omitempty"`
+	KeyMaterialState       string     `json:"KeyMaterialState,omitempty"`
+	ExpirationModel        string     `json:"ExpirationModel,omitempty"`
+	ValidTo                *Timestamp `json:"ValidTo,omitempty"`
+	RotationDate           *Timestamp `json:"RotationDate,omitempty"`
+	RotationType           string     `json:"RotationType,omitempty"`
+
+	version uint32 // for paging
+}
+
+// ListKeyRotationsResponse is the output of ListKeyRotations.
+type ListKeyRotationsResponse struct {
+	Rotations  []RotationsListEntry `json:"Rotations"`
+	NextMarker string               `json:"NextMarker,omitempty"`
+	Truncated  bool                 `json:"Truncated"`
+}
+
+// ScheduleKeyDeletionRequest is the input of ScheduleKeyDeletion.
+type ScheduleKeyDeletionRequest struct {
+	KeyId               *string `json:"KeyId"`
+	PendingWindowInDays *int32  `json:"PendingWindowInDays"`
+}
+
+// ScheduleKeyDeletionResponse is the output of ScheduleKeyDeletion.
+type ScheduleKeyDeletionResponse struct {
+	KeyId               string     `json:"KeyId"`
+	DeletionDate        *Timestamp `json:"DeletionDate,omitempty"`
+	KeyState            string     `json:"KeyState"`
+	PendingWindowInDays *int32     `json:"PendingWindowInDays,omitempty"`
+}
+
+// CancelKeyDeletionResponse is the output of CancelKeyDeletion.
+type CancelKeyDeletionResponse struct {
+	KeyId string `json:"KeyId"`
+}
+
+// GetParametersForImportRequest is the input of GetParametersForImport.
+type GetParametersForImportRequest struct {
+	KeyId             *string `json:"KeyId"`
+	WrappingAlgorithm *string `json:"WrappingAlgorithm"`
+	WrappingKeySpec   *string `json:"WrappingKeySpec"`
+}
+
+// GetParametersForImportResponse is the output of GetParametersForImport.
+type GetParametersForImportResponse struct {
+	KeyId             string     `json:"KeyId"`
+	ImportToken       []byte     `json:"ImportToken"`
+	PublicKey         []byte     `json:"PublicKey"`
+	ParametersValidTo *Timestamp `json:"ParametersValidTo"`
+}
+
+// ImportKeyMaterialRequest is the input of ImportKeyMaterial.
+type ImportKeyMaterialRequest struct {
+	KeyId                  *string    `json:"KeyId"`
+	ImportToken            []byte     `json:"ImportToken"`
+	EncryptedKeyMaterial   []byte     `json:"EncryptedKeyMaterial"`
+	ValidTo                *Timestamp `json:"ValidTo"`
+	ExpirationModel        *string    `json:"ExpirationModel"`
+	ImportType             *string    `json:"ImportType"`
+	KeyMaterialDescription *string    `json:"KeyMaterialDescription"`
+	KeyMaterialId          *string    `json:"KeyMaterialId"`
+}
+
+// ImportKeyMaterialResponse is the output of ImportKeyMaterial.
+type ImportKeyMaterialResponse struct {
+	KeyId         string `json:"KeyId"`
+	KeyMaterialId string `json:"KeyMaterialId,omitempty"`
+}
+
+// DeleteImportedKeyMaterialRequest is the input of DeleteImportedKeyMaterial.
+type DeleteImportedKeyMaterialRequest struct {
+	KeyId         *string `json:"KeyId"`
+	KeyMaterialId *string `json:"KeyMaterialId"`
+}
+
+// DeleteImportedKeyMaterialResponse is the output of DeleteImportedKeyMaterial.
+type DeleteImportedKeyMaterialResponse struct {
+	KeyId         string `json:"KeyId"`
+	KeyMaterialId string `json:"KeyMaterialId,omitempty"`
+}
