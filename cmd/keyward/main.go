@@ -1,6 +1,7 @@
 // Command keyward runs the Keyward key management server and its tools.
 //
 //	keyward server [flags]   run the AWS-KMS-compatible server
+//	keyward audit verify     check the audit log; keyward audit query: print it
 //	keyward version          print the version
 package main
 
@@ -36,6 +37,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	switch args[0] {
 	case "server":
 		return serve(args[1:], getenv, stderr)
+	case "admin":
+		return admin(args[1:], getenv, stdout, stderr)
+	case "audit":
+		return auditCmd(args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "keyward", version)
 		return 0
@@ -54,6 +59,7 @@ func usage(w io.Writer) {
 
 commands:
   server    run the AWS-KMS-compatible server (keyward server -h for flags)
+  audit     verify or query the audit log (keyward audit help)
   version   print the version
 `)
 }

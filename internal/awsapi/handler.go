@@ -30,6 +30,7 @@ type Config struct {
 	Directory *iam.Directory
 	Verifier  *sigv4.Verifier
 	Logger    *slog.Logger
+	Audit     AuditConfig // required: see AuditConfig (audit.go)
 }
 
 // Handler serves the AWS KMS API and the health check.
@@ -38,6 +39,9 @@ type Handler struct {
 	dir      *iam.Directory
 	verifier *sigv4.Verifier
 	log      *slog.Logger
+	query    queryDoor // IAM and STS over the Query protocol (query.go)
+	aud      auditor   // the audit trail (audit.go)
+	metrics  *metrics  // GET /metrics (metrics.go)
 }
 
 // New returns a Handler.
@@ -46,7 +50,13 @@ func New(cfg Config) *Handler {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{kms: cfg.KMS, dir: cfg.Directory, verifier: cfg.Verifier, log: l}
+	h := &Handler{kms: cfg.KMS, dir: cfg.Directory, verifier: cfg.Verifier, log: l}
+	h.aud = auditor{log: cfg.Audit.Log, dir: cfg.Audit.Dir, usage: cfg.Audit.Usage}
+	if cfg.KMS != nil {
+		h.aud.region = cfg.KMS.Region()
+	}
+	h.metrics = newMetrics(cfg.Audit.Log)
+	return h
 }
 
 const targetPrefix = "TrentService."
@@ -58,10 +68,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 		return
 	}
+	if r.URL.Path == "/metrics" && r.Method == http.MethodGet {
+		h.metrics.handler.ServeHTTP(w, r)
+		return
+	}
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	start := time.Now()
-	opName, status, code := h.serveAPI(w, r, reqID)
+	// The door answers into x; record sends the answer once its audit
+	// record is durable (audit.go).
+	x := newExchange(w, r)
+	opName, status, code := h.serveLogged(x, r, reqID)
+	status, code = h.record(x, r, reqID, opName, status, code, start)
+	h.metrics.observe(cmpOr(x.source, sourceKMS), eventName(opName), code, time.Since(start))
+	x.release()
 	h.log.Debug("request", "id", reqID, "op", opName, "status", status, "error", code, "dur", time.Since(start))
 }
 
@@ -71,10 +91,16 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, reqID string)
 		st, c := h.writeError(w, r, reqID, opName, err)
 		return opName, st, c
 	}
+	if isQuery(r) {
+		return h.serveQuery(w, r, reqID)
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
 		return fail(&kms.Error{Code: "UnknownOperationException"})
 	}
 	target := r.Header.Get("X-Amz-Target")
+	if op, ok := cloudTrailOp(target); ok {
+		return h.serveCloudTrail(w, r, reqID, op)
+	}
 	opName, isKMS := strings.CutPrefix(target, targetPrefix)
 	rt, implemented := routes[opName]
 	limit := int64(smallBody)
@@ -94,6 +120,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, reqID string)
 	if err != nil {
 		return fail(err)
 	}
+	noteCaller(w, caller)
 	switch {
 	case !isKMS || !knownOperations[opName]:
 		return fail(&kms.Error{Code: "UnknownOperationException"})
@@ -117,21 +144,50 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, reqID string)
 	return opName, http.StatusOK, ""
 }
 
-// authenticate verifies the SigV4 signature and returns the caller.
+// authenticate verifies the SigV4 signature and the session token, and
+// returns the caller.
 func (h *Handler) authenticate(r *http.Request, body []byte, service string) (*kms.Caller, error) {
-	res, err := h.verifier.Verify(r, body, service)
+	res, p, err := h.verifyPrincipal(r, body, service, h.verifier)
 	if err != nil {
 		return nil, err
 	}
-	if res.SessionToken != "" {
-		// No temporary credentials exist yet, so no session token is valid.
-		return nil, &sigv4.Error{Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid.", Status: http.StatusBadRequest}
+	return &kms.Caller{
+		Account: p.Account, ARN: p.ARN, AccessKeyID: res.AccessKeyID, SourceIP: sourceIP(r),
+		// Authorization: the principal as iam.Directory.Lookup resolved it.
+		// Tags and Policies are shared with the directory's cache: read-only.
+		UserID: p.UserID, Type: p.Type, UserName: p.UserName, RoleARN: p.RoleARN,
+		Tags: p.Tags, Policies: p.Policies, SecureTransport: r.TLS != nil,
+	}, nil
+}
+
+// codeExpiredToken is the JSON-protocol error type for expired temporary
+// credentials (the Query protocol's ExpiredToken).
+const codeExpiredToken = "ExpiredTokenException"
+
+// verifyPrincipal checks r's signature with v, then the session token: a
+// request signed with temporary ("ASIA") credentials must carry exactly the
+// token issued with them (X-Amz-Security-Token, compared in constant time)
+// before they expire; one signed with a long-term key must carry none.
+func (h *Handler) verifyPrincipal(r *http.Request, body []byte, service string, v *sigv4.Verifier) (sigv4.Result, iam.Principal, error) {
+	res, err := v.Verify(r, body, service)
+	if err != nil {
+		return sigv4.Result{}, iam.Principal{}, err
 	}
+	invalid := &sigv4.Error{Code: sigv4.CodeUnrecognizedClient, Message: "The security token included in the request is invalid.", Status: http.StatusBadRequest}
 	_, p, err := h.dir.Lookup(r.Context(), res.AccessKeyID)
-	if err != nil {
-		return nil, err
+	if errors.Is(err, iam.ErrUnknownAccessKey) {
+		// Deleted or deactivated since Verify looked it up.
+		return sigv4.Result{}, iam.Principal{}, invalid
+	} else if err != nil {
+		return sigv4.Result{}, iam.Principal{}, err
 	}
-	return &kms.Caller{Account: p.Account, ARN: p.ARN, AccessKeyID: res.AccessKeyID, SourceIP: sourceIP(r)}, nil
+	switch err := h.dir.CheckSessionToken(&p, res.SessionToken); {
+	case errors.Is(err, iam.ErrExpiredToken):
+		return sigv4.Result{}, iam.Principal{}, &sigv4.Error{Code: codeExpiredToken, Message: "The security token included in the request is expired", Status: http.StatusBadRequest}
+	case err != nil:
+		return sigv4.Result{}, iam.Principal{}, invalid
+	}
+	return res, p, nil
 }
 
 // SecretLookup adapts an iam.Directory to the verifier's lookup.

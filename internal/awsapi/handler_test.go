@@ -34,7 +34,7 @@ func newTestHandler(tb testing.TB) (*Handler, string, string) {
 	}
 	svc, _ := kms.New(kms.Config{Region: "us-east-1", Store: st, Wrapper: w})
 	v, _ := sigv4.New(SecretLookup(dir), sigv4.Options{Region: "us-east-1"})
-	return New(Config{KMS: svc, Directory: dir, Verifier: v}), akid, secret
+	return New(Config{KMS: svc, Directory: dir, Verifier: v, Audit: testAudit(tb)}), akid, secret
 }
 
 func signedRequest(tb testing.TB, akid, secret, target, body string) *http.Request {

@@ -146,7 +146,6 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 
 	caller := &iam.Caller{Principal: principal, AccessKeyID: res.AccessKeyID, SourceIP: sourceIP(r), SecureTransport: r.TLS != nil}
 	noteQueryCaller(w, svc.name, caller) // for the audit record (audit.go)
-	noteQueryCaller(w, svc.name, caller)
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	result, err := op.call(ctx, h.dir, caller, p)

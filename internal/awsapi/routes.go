@@ -76,6 +76,17 @@ var routes = map[string]route{
 	"ListRetirableGrants":                 {call: op((*kms.Service).ListRetirableGrants), bodyLimit: smallBody, timeout: listTimeout, readOnly: true},
 	"RetireGrant":                         {call: op((*kms.Service).RetireGrant), bodyLimit: smallBody, timeout: opTimeout},
 	"RevokeGrant":                         {call: op((*kms.Service).RevokeGrant), bodyLimit: smallBody, timeout: opTimeout},
+	"EnableKeyRotation":                   {call: op((*kms.Service).EnableKeyRotation), bodyLimit: smallBody, timeout: opTimeout},
+	"DisableKeyRotation":                  {call: op((*kms.Service).DisableKeyRotation), bodyLimit: smallBody, timeout: opTimeout},
+	"GetKeyRotationStatus":                {call: op((*kms.Service).GetKeyRotationStatus), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"RotateKeyOnDemand":                   {call: op((*kms.Service).RotateKeyOnDemand), bodyLimit: smallBody, timeout: opTimeout},
+	"ListKeyRotations":                    {call: op((*kms.Service).ListKeyRotations), bodyLimit: smallBody, timeout: listTimeout, readOnly: true},
+	"ScheduleKeyDeletion":                 {call: op((*kms.Service).ScheduleKeyDeletion), bodyLimit: smallBody, timeout: opTimeout},
+	"CancelKeyDeletion":                   {call: op((*kms.Service).CancelKeyDeletion), bodyLimit: smallBody, timeout: opTimeout},
+	"GetParametersForImport":              {call: op((*kms.Service).GetParametersForImport), bodyLimit: smallBody, timeout: listTimeout}, // RSA-4096 key generation can take seconds
+	"ImportKeyMaterial":                   {call: op((*kms.Service).ImportKeyMaterial), bodyLimit: smallBody, timeout: opTimeout},
+	"DeleteImportedKeyMaterial":           {call: op((*kms.Service).DeleteImportedKeyMaterial), bodyLimit: smallBody, timeout: opTimeout},
+	"GetKeyLastUsage":                     {call: op((*kms.Service).GetKeyLastUsage), bodyLimit: smallBody, timeout: opTimeout, readOnly: true}, // answered from the audit trail
 }
 
 // knownOperations is every operation of the AWS KMS API. Those without a

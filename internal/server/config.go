@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/keyward/keyward/internal/scheduler"
 )
 
 // Config is the server's one typed configuration, validated once at start.
@@ -23,6 +25,22 @@ type Config struct {
 	TLSKey    string        // --tls-key, KEYWARD_TLS_KEY
 	MaxSkew   time.Duration // --max-skew, KEYWARD_MAX_SKEW
 	LogLevel  string        // --log-level, KEYWARD_LOG_LEVEL
+
+	// Clock is the time source of the KMS core and its lifecycle scheduler
+	// (rotation, deletion, expiry). It is for tests that move time; it has
+	// no flag. nil: the system clock.
+	Clock scheduler.Clock
+
+	// The audit trail (audit.go). Zero values select the defaults.
+	AuditDir            string        // --audit-dir, KEYWARD_AUDIT_DIR; "" is <data-dir>/audit
+	AuditRetention      time.Duration // --audit-retention, KEYWARD_AUDIT_RETENTION; 0 keeps every record
+	AuditMaxFileSize    int64         // --audit-max-file-size, KEYWARD_AUDIT_MAX_FILE_SIZE; 0 is 64 MiB
+	AuditDigestInterval time.Duration // --audit-digest-interval, KEYWARD_AUDIT_DIGEST_INTERVAL; 0 is 1h
+	// InsecureBenchmarkAuditNoFsync (--insecure-benchmark-audit-no-fsync,
+	// no environment variable) lets responses leave before their audit
+	// records reach the disk. It exists only to measure what durability
+	// costs; never set it on a server that holds real keys.
+	InsecureBenchmarkAuditNoFsync bool
 
 	envErr error // an environment variable that did not parse
 }
@@ -61,6 +79,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		skew = d
 	}
 	fs.DurationVar(&c.MaxSkew, "max-skew", skew, "allowed clock skew of signed requests, at most 15m (KEYWARD_MAX_SKEW)")
+	c.bindAuditFlags(fs, getenv)
 }
 
 var (
@@ -104,5 +123,5 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
-	return nil
+	return c.validateAudit()
 }

@@ -13,12 +13,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/keyward/keyward/internal/awsapi"
 	"github.com/keyward/keyward/internal/iam"
 	"github.com/keyward/keyward/internal/keystore"
 	"github.com/keyward/keyward/internal/kms"
+	"github.com/keyward/keyward/internal/scheduler"
 	"github.com/keyward/keyward/internal/sigv4"
 	"github.com/keyward/keyward/internal/store"
 	"github.com/keyward/keyward/internal/store/bolt"
@@ -31,6 +33,14 @@ type Server struct {
 	store   store.Store
 	http    *http.Server
 	handler http.Handler
+
+	// The key lifecycle scheduler runs while the server serves.
+	sched     *scheduler.Scheduler
+	schedOnce sync.Once
+	schedStop context.CancelFunc // nil until the scheduler runs
+	schedDone chan struct{}
+
+	aud serverAudit // the audit trail (audit.go)
 
 	// CredentialsFile is where the bootstrap credentials are.
 	CredentialsFile string
@@ -70,7 +80,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	dir := iam.New(st, root)
-	svc, err := kms.New(kms.Config{Region: cfg.Region, Store: st, Wrapper: root, Logger: log})
+	s.sched = scheduler.New(st, scheduler.Options{Clock: cfg.Clock, Logger: log})
+	s.aud.usage = awsapi.NewUsageIndex() // filled by openAudit
+	svc, err := kms.New(kms.Config{Region: cfg.Region, Store: st, Wrapper: root, Logger: log, Scheduler: s.sched, Clock: cfg.Clock,
+		Usage: s.aud.usage, OnServiceEvent: s.ServiceEvent})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -80,7 +93,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s.handler = awsapi.New(awsapi.Config{KMS: svc, Directory: dir, Verifier: verifier, Logger: log})
+	alog, err := s.openAudit(ctx, st, root)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.aud.api = awsapi.New(awsapi.Config{KMS: svc, Directory: dir, Verifier: verifier, Logger: log,
+		Audit: awsapi.AuditConfig{Log: alog, Dir: cfg.auditDir(), Usage: s.aud.usage}})
+	s.handler = s.aud.api
 	s.http = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -171,13 +191,19 @@ func (s *Server) Serve(ln net.Listener) error {
 	endpoint := scheme + "://" + ln.Addr().String()
 	s.log.Info("keyward listening", "endpoint", endpoint, "region", s.cfg.Region, "account", s.cfg.AccountID)
 	s.log.Info("try it", "command", fmt.Sprintf("AWS_SHARED_CREDENTIALS_FILE=%s aws --endpoint-url %s --region %s kms list-keys", s.CredentialsFile, endpoint, s.cfg.Region))
+	s.startScheduler()
 	return s.http.Serve(ln)
 }
 
 // Shutdown stops accepting, waits for in-flight requests (until ctx ends),
-// then closes the store.
+// stops the lifecycle scheduler (a job in progress is released and runs
+// again at the next start), then closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
+	s.stopScheduler()
+	if cerr := s.closeAudit(); err == nil {
+		err = cerr
+	}
 	if cerr := s.store.Close(); err == nil {
 		err = cerr
 	}
@@ -185,4 +211,35 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Close closes the store of a server that never served.
-func (s *Server) Close() error { return s.store.Close() }
+func (s *Server) Close() error {
+	s.stopScheduler()
+	aerr := s.closeAudit()
+	if err := s.store.Close(); err != nil {
+		return err
+	}
+	return aerr
+}
+
+// startScheduler runs the key lifecycle scheduler (rotations, deletions,
+// expiry of imported material) until stopScheduler. Its first pass does
+// the work that fell due while the server was down.
+func (s *Server) startScheduler() {
+	s.schedOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.schedStop, s.schedDone = cancel, make(chan struct{})
+		go func() {
+			defer close(s.schedDone)
+			s.sched.Run(ctx)
+		}()
+	})
+}
+
+// stopScheduler stops the scheduler and waits for a job in progress, which
+// is released for the next start, so that the store can be closed.
+func (s *Server) stopScheduler() {
+	s.schedOnce.Do(func() {}) // a scheduler that never started must not start now
+	if s.schedStop != nil {
+		s.schedStop()
+		<-s.schedDone
+	}
+}

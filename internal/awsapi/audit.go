@@ -1,0 +1,905 @@
+package awsapi
+
+// The audit hook: one CloudTrail record per API request, durable before any
+// byte of the response leaves.
+//
+// ServeHTTP hands the doors an exchange instead of the real ResponseWriter.
+// The exchange keeps the status and body the door produces and captures the
+// request body as the door reads it; once the door returns, record builds
+// the event, appends it (Append returns when the record is on disk), and
+// only then writes the held response. If Append fails the client gets an
+// internal error instead: no request succeeds unlogged, and with no
+// audit.Log configured every API request fails.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+
+	"github.com/keyward/keyward/internal/audit"
+	"github.com/keyward/keyward/internal/iam"
+	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/kms"
+)
+
+// AuditConfig configures a Handler's audit trail.
+type AuditConfig struct {
+	// Log receives one record per API request, durable before the response
+	// is written. Required: without it every API request answers with an
+	// internal error, since no request may succeed unlogged.
+	Log *audit.Log
+	// Dir is the log's directory, which LookupEvents reads.
+	Dir string
+	// Usage, if set, learns every successful cryptographic operation, for
+	// GetKeyLastUsage.
+	Usage *UsageIndex
+}
+
+// Event sources, as CloudTrail names the services.
+const (
+	sourceKMS        = audit.EventSourceKMS
+	sourceCloudTrail = "cloudtrail.amazonaws.com"
+	sourceIAM        = "iam.amazonaws.com"
+	sourceSTS        = "sts.amazonaws.com"
+)
+
+// What Keyward writes where CloudTrail writes "AWS Internal": the identity,
+// address and user agent of something the service did on its own.
+const awsInternal = "AWS Internal"
+
+var errNoAuditLog = errors.New("awsapi: no audit log configured; refusing to serve unlogged")
+
+// exchange stands in for the ResponseWriter while a door handles a request.
+// It holds the response until the request's record is durable, captures the
+// request body as the door reads it, and carries what the door learned
+// about the caller. Exchanges are pooled.
+type exchange struct {
+	w      http.ResponseWriter
+	status int
+	out    []byte // the response body, held back
+	in     []byte // the request body, as far as the door read it
+	inFull bool   // in was cut at maxCapture
+	body   captureBody
+
+	source   string      // event source, if the door said
+	caller   *kms.Caller // KMS and CloudTrail callers
+	qcaller  *iam.Caller // IAM and STS callers
+	resource [2]audit.Resource
+}
+
+// maxCapture bounds the request body kept for the record; a larger body is
+// logged without requestParameters.
+const maxCapture = 1 << 20
+
+var exchangePool = sync.Pool{New: func() any {
+	x := &exchange{out: make([]byte, 0, 1024), in: make([]byte, 0, 1024)}
+	x.body.x = x
+	return x
+}}
+
+func newExchange(w http.ResponseWriter, r *http.Request) *exchange {
+	x := exchangePool.Get().(*exchange)
+	x.w = w
+	if r.Body != nil {
+		x.body.r = r.Body
+		r.Body = &x.body
+	}
+	return x
+}
+
+func (x *exchange) release() {
+	out, in := x.out, x.in
+	if cap(out) > 64<<10 {
+		out = make([]byte, 0, 1024)
+	}
+	if cap(in) > 64<<10 {
+		in = make([]byte, 0, 1024)
+	}
+	*x = exchange{out: out[:0], in: in[:0]}
+	x.body.x = x
+	exchangePool.Put(x)
+}
+
+// Header returns the real writer's header map: nothing is sent until commit.
+func (x *exchange) Header() http.Header { return x.w.Header() }
+
+func (x *exchange) WriteHeader(status int) {
+	if x.status == 0 {
+		x.status = status
+	}
+}
+
+func (x *exchange) Write(p []byte) (int, error) {
+	if x.status == 0 {
+		x.status = http.StatusOK
+	}
+	x.out = append(x.out, p...)
+	return len(p), nil
+}
+
+// captureBody copies what the door reads of the request body.
+type captureBody struct {
+	r io.ReadCloser
+	x *exchange
+}
+
+func (c *captureBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if x := c.x; len(x.in)+n <= maxCapture {
+		x.in = append(x.in, p[:n]...)
+	} else {
+		x.inFull = true
+	}
+	return n, err
+}
+
+func (c *captureBody) Close() error { return c.r.Close() }
+
+// noteCaller tells the audit hook who the authenticated caller is.
+func noteCaller(w http.ResponseWriter, c *kms.Caller) {
+	if x, ok := w.(*exchange); ok {
+		x.caller = c
+	}
+}
+
+// noteQueryCaller is noteCaller for IAM and STS; service is "iam" or "sts".
+func noteQueryCaller(w http.ResponseWriter, service string, c *iam.Caller) {
+	if x, ok := w.(*exchange); ok {
+		x.qcaller = c
+		x.source = service + ".amazonaws.com"
+	}
+}
+
+// noteSource tells the audit hook which service a request is for.
+func noteSource(w http.ResponseWriter, source string) {
+	if x, ok := w.(*exchange); ok {
+		x.source = source
+	}
+}
+
+// serveLogged runs the doors for one request and reports what they
+// answered. A door that panics is answered, and so recorded, as an internal
+// error, rather than leaving the request unlogged.
+func (h *Handler) serveLogged(x *exchange, r *http.Request, reqID string) (opName string, status int, code string) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+		h.log.Error("panic serving request", "id", reqID, "panic", p, "stack", string(debug.Stack()))
+		x.status, x.out = 0, x.out[:0]
+		err := fmt.Errorf("panic: %v", p)
+		if isQuery(r) {
+			opName = parseAction(r.URL.RawQuery, x.in)
+			svc := iamService
+			if querySource(opName, x.in) == sourceSTS {
+				svc = stsService
+			}
+			status, code = h.writeQueryError(x, reqID, svc, opName, err)
+			return
+		}
+		target := r.Header.Get("X-Amz-Target")
+		opName = target[strings.LastIndexByte(target, '.')+1:]
+		status, code = h.writeError(x, r, reqID, opName, err)
+	}()
+	return h.serveAPI(x, r, reqID)
+}
+
+func parseAction(rawQuery string, body []byte) string {
+	p, err := parseParams(rawQuery, body)
+	if err != nil {
+		return ""
+	}
+	return p.get("Action")
+}
+
+// record writes the audit record of the request whose response x holds,
+// then sends the response, or an internal error if the record could not be
+// made durable. It returns the status and error code actually sent.
+func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, status int, code string, start time.Time) (int, string) {
+	if x.status == 0 { // a door that wrote nothing
+		x.status = status
+	}
+	status = x.status
+	source := x.source
+	query := false
+	if source == "" {
+		source = sourceKMS
+		if isQuery(r) {
+			query = true
+			source = querySource(opName, x.in)
+		}
+	} else if source == sourceIAM || source == sourceSTS {
+		query = true
+	}
+	x.source = source
+	name := eventName(opName)
+	ok := status < 300
+
+	ev := audit.Event{
+		EventTime:       start,
+		EventSource:     source,
+		EventName:       name,
+		AWSRegion:       h.aud.region,
+		SourceIPAddress: sourceIP(r),
+		UserAgent:       truncate(r.UserAgent(), 1024),
+		RequestID:       reqID,
+		EventID:         newEventID(),
+		EventType:       audit.TypeAPICall,
+	}
+	if r.TLS != nil {
+		ev.TLSDetails = &audit.TLSDetails{
+			TLSVersion:               tlsVersion(r.TLS.Version),
+			CipherSuite:              tls.CipherSuiteName(r.TLS.CipherSuite),
+			ClientProvidedHostHeader: r.Host,
+		}
+	}
+	switch {
+	case x.caller != nil:
+		ev.UserIdentity = identity(x.caller)
+		ev.RecipientAccountID = x.caller.Account
+	case x.qcaller != nil:
+		c := &kms.Caller{Account: x.qcaller.Account, ARN: x.qcaller.ARN, AccessKeyID: x.qcaller.AccessKeyID,
+			UserID: x.qcaller.UserID, Type: x.qcaller.Type, UserName: x.qcaller.UserName, RoleARN: x.qcaller.RoleARN}
+		ev.UserIdentity = identity(c)
+		ev.RecipientAccountID = c.Account
+	default:
+		// Not authenticated: record what the request claims, and file it
+		// with the account whose key it names, if that key exists.
+		ev.UserIdentity.Type = "Unknown"
+		if akid := claimedAccessKey(r); akid != "" {
+			ev.UserIdentity.AccessKeyID = akid
+			if h.dir != nil {
+				if _, p, err := h.dir.Lookup(r.Context(), akid); err == nil {
+					ev.RecipientAccountID = p.Account
+				}
+			}
+		}
+	}
+	if !ok {
+		ev.ErrorCode = code
+		ev.ErrorMessage = truncate(redactSignature(errorMessage(x.out, query)), 2048)
+	}
+
+	body := x.in
+	if x.inFull {
+		body = nil
+	}
+	switch {
+	case source == sourceKMS:
+		rt, routed := routes[name]
+		ev.ReadOnly = routed && rt.readOnly
+		if body != nil {
+			ev.RequestParameters = kmsRequestParameters(name, body)
+		}
+		if ok {
+			if re, err := audit.ResponseElements(name, x.out); err == nil {
+				ev.ResponseElements = re
+			}
+		}
+		ev.Resources = keyResources(x.resource[:0], ok, x.out, ev.RequestParameters, h.aud.region, ev.RecipientAccountID)
+	case source == sourceCloudTrail:
+		ev.ReadOnly = true
+		if body != nil {
+			ev.RequestParameters = lookupEventsParameters(body)
+		}
+	case query:
+		ev.ReadOnly = strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
+		if body != nil || r.URL.RawQuery != "" {
+			ev.RequestParameters = queryParameters(r.URL.RawQuery, body)
+		}
+	}
+
+	err := errNoAuditLog
+	var appendStart time.Time
+	if h.aud.log != nil {
+		appendStart = time.Now()
+		// Not the request's context: a client that hangs up must not
+		// leave a request it made, and that may have changed state,
+		// unrecorded. Append always answers once the writer has tried.
+		err = h.aud.log.Append(context.Background(), &ev)
+		h.metrics.appended(time.Since(appendStart), err)
+	}
+	if err != nil {
+		// The record may not be durable, so the answer must not leave.
+		h.log.Error("audit append failed; answering with an internal error", "id", reqID, "op", name, "err", err)
+		clear(x.w.Header())
+		x.w.Header().Set("x-amzn-RequestId", reqID)
+		if query {
+			svc := iamService
+			if source == sourceSTS {
+				svc = stsService
+			}
+			return h.writeQueryError(x.w, reqID, svc, name, err)
+		}
+		return h.writeError(x.w, r, reqID, name, err)
+	}
+	if ok && source == sourceKMS && h.aud.usage != nil && kms.TrackedOperations[name] {
+		h.aud.usage.note(name, start, ev.EventID, reqID, ev.Resources)
+	}
+	x.w.WriteHeader(status)
+	x.w.Write(x.out)
+	return status, code
+}
+
+// ServiceEvent records something Keyward did on its own, such as deleting a
+// key whose waiting period ended or rotating a key, as an AwsServiceEvent
+// on the key keyARN of account. It returns once the record is durable.
+func (h *Handler) ServiceEvent(ctx context.Context, name, keyARN, account string) error {
+	if h.aud.log == nil {
+		return errNoAuditLog
+	}
+	ev := audit.Event{
+		EventSource:        sourceKMS,
+		EventName:          name,
+		AWSRegion:          h.aud.region,
+		SourceIPAddress:    awsInternal,
+		UserAgent:          awsInternal,
+		UserIdentity:       audit.UserIdentity{AccountID: account, InvokedBy: awsInternal},
+		EventType:          audit.TypeServiceCall,
+		RecipientAccountID: account,
+	}
+	if keyARN != "" {
+		ev.Resources = []audit.Resource{{AccountID: arnAccount(keyARN), Type: audit.ResourceTypeKey, ARN: keyARN}}
+		if name == "DeleteKey" {
+			// AWS has logged the deleted key's ARN here since December 2022.
+			ev.ResponseElements, _ = json.Marshal(map[string]string{"keyId": keyARN})
+		}
+	}
+	return h.aud.log.Append(ctx, &ev)
+}
+
+// auditor is the Handler's audit state.
+type auditor struct {
+	region string
+	log    *audit.Log
+	dir    string
+	usage  *UsageIndex
+}
+
+// identity is CloudTrail's userIdentity for an authenticated caller.
+func identity(c *kms.Caller) audit.UserIdentity {
+	u := audit.UserIdentity{
+		Type:        c.Type,
+		PrincipalID: c.UserID,
+		ARN:         c.ARN,
+		AccountID:   c.Account,
+		AccessKeyID: c.AccessKeyID,
+	}
+	if u.Type == "" && c.ARN == iam.RootARN(c.Account) {
+		u.Type = iam.TypeRoot
+	}
+	switch u.Type {
+	case iam.TypeRoot:
+		if u.PrincipalID == "" {
+			u.PrincipalID = c.Account
+		}
+	case iam.TypeUser:
+		u.UserName = c.UserName
+	case iam.TypeAssumedRole:
+		roleID, _, _ := strings.Cut(c.UserID, ":")
+		u.SessionContext = &audit.SessionContext{
+			SessionIssuer: &audit.SessionIssuer{
+				Type:        "Role",
+				PrincipalID: roleID,
+				ARN:         c.RoleARN,
+				AccountID:   c.Account,
+				UserName:    c.RoleARN[strings.LastIndexByte(c.RoleARN, '/')+1:],
+			},
+			// The session's creation time is not known here; it is
+			// written as the zero time (0001-01-01T00:00:00Z).
+		}
+	}
+	return u
+}
+
+// claimedAccessKey returns the access key id an unauthenticated request
+// names in its Authorization header or X-Amz-Credential parameter, if it
+// looks like one.
+func claimedAccessKey(r *http.Request) string {
+	var cred string
+	if a := r.Header.Get("Authorization"); a != "" {
+		_, after, ok := strings.Cut(a, "Credential=")
+		if !ok {
+			return ""
+		}
+		cred = after
+	} else {
+		cred = r.URL.Query().Get("X-Amz-Credential")
+	}
+	akid, _, _ := strings.Cut(cred, "/")
+	if len(akid) < 16 || len(akid) > 128 {
+		return ""
+	}
+	for i := 0; i < len(akid); i++ {
+		if c := akid[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return ""
+		}
+	}
+	return akid
+}
+
+// eventName is the operation as recorded: what the client asked for when
+// it is a plausible operation name, else "UnknownOperation", so that a
+// client cannot write arbitrary text into the eventName column.
+func eventName(op string) string {
+	if op == "" || len(op) > 64 {
+		return "UnknownOperation"
+	}
+	for i := 0; i < len(op); i++ {
+		c := op[i]
+		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' && c != '.' && c != '-' {
+			return "UnknownOperation"
+		}
+	}
+	return op
+}
+
+// querySource is the event source of a Query request that failed before
+// its door knew the caller.
+func querySource(action string, body []byte) string {
+	if op, ok := queryOps[action]; ok {
+		return op.svc.name + ".amazonaws.com"
+	}
+	if bytes.Contains(body, []byte("Version="+stsService.version)) {
+		return sourceSTS
+	}
+	return sourceIAM
+}
+
+// kmsRequestParameters is requestParameters for a KMS request: the fields
+// audit.RequestParameters keeps, and for the few operations it has no list
+// for, the same kind of list here.
+func kmsRequestParameters(op string, body []byte) json.RawMessage {
+	p, err := audit.RequestParameters(op, body)
+	if err == nil {
+		return p
+	}
+	if !errors.Is(err, audit.ErrUnknownOperation) {
+		return nil
+	}
+	switch op {
+	case "GetKeyLastUsage":
+		p, _ = audit.RequestParameters("DescribeKey", body) // KeyId only
+		return p
+	case "DeriveSharedSecret":
+		// Never PublicKey or Recipient; the response's SharedSecret is
+		// never logged either.
+		var req struct {
+			KeyId                 *string `json:"KeyId"`
+			KeyAgreementAlgorithm *string `json:"KeyAgreementAlgorithm"`
+			DryRun                *bool   `json:"DryRun"`
+		}
+		if jsonv2.Unmarshal(body, &req) != nil {
+			return nil
+		}
+		out, _ := jsonv2.Marshal(struct {
+			KeyId                 *string `json:"keyId,omitempty"`
+			KeyAgreementAlgorithm *string `json:"keyAgreementAlgorithm,omitempty"`
+			DryRun                *bool   `json:"dryRun,omitempty"`
+		}{req.KeyId, req.KeyAgreementAlgorithm, req.DryRun})
+		if string(out) == "{}" {
+			return nil
+		}
+		return out
+	}
+	return nil
+}
+
+// queryLoggable lists the IAM and STS parameters a record may carry, with
+// CloudTrail's names. Secrets never appear in Query requests (secret keys
+// and session tokens travel only in responses, which are not logged), but
+// the list keeps unknown parameters out all the same.
+var queryLoggable = map[string]string{
+	"UserName": "userName", "NewUserName": "newUserName", "RoleName": "roleName", "RoleArn": "roleArn",
+	"RoleSessionName": "roleSessionName", "DurationSeconds": "durationSeconds", "PolicyName": "policyName",
+	"PolicyArn": "policyArn", "PolicyDocument": "policyDocument", "AssumeRolePolicyDocument": "assumeRolePolicyDocument",
+	"Path": "path", "PathPrefix": "pathPrefix", "NewPath": "newPath", "AccessKeyId": "accessKeyId", "Status": "status",
+	"Marker": "marker", "MaxItems": "maxItems", "Description": "description", "MaxSessionDuration": "maxSessionDuration",
+	"AccountId": "accountId", "Policy": "policy",
+}
+
+func queryParameters(rawQuery string, body []byte) json.RawMessage {
+	p, err := parseParams(rawQuery, body)
+	if err != nil {
+		return nil
+	}
+	m := map[string]any{}
+	for k, vs := range p.v {
+		if name, ok := queryLoggable[k]; ok && len(vs) > 0 {
+			m[name] = truncate(vs[0], 32<<10)
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// keyResources returns the KMS keys a request used, as CloudTrail's
+// resources element, appending to dst. A successful response names the key
+// by ARN (KeyId, SourceKeyId, KeyMetadata.Arn); otherwise the request's key
+// id or key ARN is used. Aliases are not resolved.
+func keyResources(dst []audit.Resource, ok bool, resp []byte, params json.RawMessage, region, account string) []audit.Resource {
+	add := func(arn string) {
+		for _, r := range dst {
+			if r.ARN == arn {
+				return
+			}
+		}
+		dst = append(dst, audit.Resource{AccountID: arnAccount(arn), Type: audit.ResourceTypeKey, ARN: arn})
+	}
+	if ok && len(resp) > 0 && bytes.IndexByte(resp[1:], '{') < 0 && bytes.IndexByte(resp, '[') < 0 {
+		// A flat object (every cryptographic operation's response): no
+		// member can hide inside another, so a plain search finds the
+		// top-level ones, quicker than walking a long ciphertext.
+		if s := flatString(resp, `"SourceKeyId":"`); isKeyARN(s) {
+			add(s)
+		}
+		if s := flatString(resp, `"KeyId":"`); isKeyARN(s) {
+			add(s)
+		}
+		if len(dst) > 0 {
+			return dst
+		}
+	} else if ok && len(resp) > 0 {
+		if v := member(resp, "SourceKeyId"); v != nil {
+			if s := jsonString(v); isKeyARN(s) {
+				add(s)
+			}
+		}
+		if v := member(resp, "KeyId"); v != nil {
+			if s := jsonString(v); isKeyARN(s) {
+				add(s)
+			}
+		}
+		if v := member(resp, "KeyMetadata"); v != nil {
+			if s := jsonString(member(v, "Arn")); isKeyARN(s) {
+				add(s)
+			}
+		}
+		if len(dst) > 0 {
+			return dst
+		}
+	}
+	if len(params) == 0 {
+		return dst
+	}
+	for _, name := range [...]string{"keyId", "sourceKeyId", "destinationKeyId", "targetKeyId"} {
+		v := member(params, name)
+		if v == nil {
+			continue
+		}
+		s := jsonString(v)
+		switch {
+		case isKeyARN(s):
+			add(s)
+		case keys.IsKeyID(s) && account != "":
+			add(keys.KeyARN(region, account, s))
+		}
+	}
+	return dst
+}
+
+// flatString returns the string value after prefix (`"Name":"`) in a flat
+// JSON object, or "" if there is none or it holds escapes.
+func flatString(b []byte, prefix string) string {
+	i := bytes.Index(b, []byte(prefix))
+	if i < 0 {
+		return ""
+	}
+	v := b[i+len(prefix):]
+	j := bytes.IndexByte(v, '"')
+	if j < 0 || bytes.IndexByte(v[:j], '\\') >= 0 {
+		return ""
+	}
+	return string(v[:j])
+}
+
+// isKeyARN reports whether s is arn:aws:kms:<region>:<account>:key/<id>.
+func isKeyARN(s string) bool {
+	if !strings.HasPrefix(s, "arn:aws:kms:") {
+		return false
+	}
+	rest := s[len("arn:aws:kms:"):]
+	i := strings.IndexByte(rest, ':')
+	if i <= 0 {
+		return false
+	}
+	rest = rest[i+1:]
+	j := strings.IndexByte(rest, ':')
+	return j > 0 && strings.HasPrefix(rest[j+1:], "key/") && len(rest) > j+5
+}
+
+// arnAccount returns the account field of an ARN.
+func arnAccount(arn string) string {
+	f := arn
+	for range 4 {
+		i := strings.IndexByte(f, ':')
+		if i < 0 {
+			return ""
+		}
+		f = f[i+1:]
+	}
+	if i := strings.IndexByte(f, ':'); i >= 0 {
+		return f[:i]
+	}
+	return ""
+}
+
+// errorMessage extracts the message of an error response body: the
+// "message" of an AWS JSON error, the <Message> of a Query error.
+func errorMessage(body []byte, query bool) string {
+	if query {
+		_, after, ok := bytes.Cut(body, []byte("<Message>"))
+		if !ok {
+			return ""
+		}
+		msg, _, _ := bytes.Cut(after, []byte("</Message>"))
+		s := string(msg)
+		if strings.IndexByte(s, '&') >= 0 {
+			r := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "&#34;", `"`, "&#39;", "'", "&quot;", `"`, "&apos;", "'", "&#x9;", "\t", "&#xA;", "\n", "&#xD;", "\r")
+			s = r.Replace(s)
+		}
+		return s
+	}
+	return jsonString(member(body, "message"))
+}
+
+// redactSignature cuts the signature out of an error message that quotes
+// an Authorization header: within the skew window a signature could be
+// replayed by anyone who reads the log.
+func redactSignature(msg string) string {
+	const tag = "Signature="
+	i := strings.Index(msg, tag)
+	if i < 0 {
+		return msg
+	}
+	j := i + len(tag)
+	for j < len(msg) && (msg[j] >= '0' && msg[j] <= '9' || msg[j] >= 'a' && msg[j] <= 'f' || msg[j] >= 'A' && msg[j] <= 'F') {
+		j++
+	}
+	return msg[:i+len(tag)] + "<redacted>" + redactSignature(msg[j:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func tlsVersion(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	}
+	return tls.VersionName(v)
+}
+
+// newEventID returns a random (version 4) UUID for eventID. The handler
+// makes it, not audit.Log.Append, because GetKeyLastUsage reports it.
+func newEventID() string {
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	var s [36]byte
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = hexDigit[c>>4], hexDigit[c&0xf]
+		j += 2
+	}
+	return string(s[:])
+}
+
+const hexDigit = "0123456789abcdef"
+
+// member returns the raw value of the top-level member name of the JSON
+// object b, or nil. It matches names exactly and does not validate values;
+// it reads only bodies this server wrote (responses, requestParameters).
+func member(b []byte, name string) []byte {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil
+	}
+	i++
+	for {
+		i = skipWS(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return nil
+		}
+		end := stringEnd(b, i)
+		if end < 0 {
+			return nil
+		}
+		key := b[i+1 : end-1]
+		i = skipWS(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return nil
+		}
+		i = skipWS(b, i+1)
+		vend := valueEnd(b, i)
+		if vend < 0 {
+			return nil
+		}
+		if string(key) == name {
+			return b[i:vend]
+		}
+		i = skipWS(b, vend)
+		if i >= len(b) || b[i] != ',' {
+			return nil
+		}
+		i++
+	}
+}
+
+// jsonString returns the JSON string v as a Go string, "" if v is not one.
+func jsonString(v []byte) string {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return ""
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1])
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string starting at b[i] == '"'.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// valueEnd returns the index after the JSON value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				if j = stringEnd(b, j); j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && strings.IndexByte(",}] \t\r\n", b[j]) < 0 {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
+
+// UsageIndex remembers, for each key, the last successful cryptographic
+// operation the audit trail records, so that GetKeyLastUsage answers
+// without reading files. It implements kms.UsageSource and is safe for
+// concurrent use.
+type UsageIndex struct {
+	mu    sync.RWMutex
+	last  map[string]kms.Usage // by key ARN
+	start time.Time
+}
+
+var _ kms.UsageSource = (*UsageIndex)(nil)
+
+// NewUsageIndex returns an empty index; Load fills it from the trail.
+func NewUsageIndex() *UsageIndex {
+	return &UsageIndex{last: map[string]kms.Usage{}}
+}
+
+// Load reads every record of the audit log in dir into the index: one pass
+// at start-up, whose cost grows with the retained trail. Tracking starts at
+// the oldest record, or at now for an empty trail.
+func (u *UsageIndex) Load(dir string, now time.Time) error {
+	var start time.Time
+	err := audit.Query(dir, audit.Filter{EventSource: sourceKMS}, func(e *audit.Event) bool {
+		if start.IsZero() {
+			start = e.EventTime
+		}
+		if e.ErrorCode == "" && e.EventType == audit.TypeAPICall && kms.TrackedOperations[e.EventName] {
+			u.note(e.EventName, e.EventTime, e.EventID, e.RequestID, e.Resources)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if start.IsZero() {
+		start = now
+	}
+	u.mu.Lock()
+	u.start = start
+	u.mu.Unlock()
+	return nil
+}
+
+// note records a successful cryptographic operation on the keys rs.
+func (u *UsageIndex) note(op string, t time.Time, eventID, reqID string, rs []audit.Resource) {
+	u.mu.Lock()
+	for _, r := range rs {
+		if r.Type != audit.ResourceTypeKey {
+			continue
+		}
+		if old, ok := u.last[r.ARN]; ok && old.Time.After(t) {
+			continue
+		}
+		u.last[r.ARN] = kms.Usage{Time: t, Operation: op, EventID: eventID, RequestID: reqID}
+	}
+	u.mu.Unlock()
+}
+
+// LastUsage implements kms.UsageSource.
+func (u *UsageIndex) LastUsage(_ context.Context, keyARN string) (kms.Usage, bool, error) {
+	u.mu.RLock()
+	us, ok := u.last[keyARN]
+	u.mu.RUnlock()
+	return us, ok, nil
+}
+
+// TrackingStart implements kms.UsageSource.
+func (u *UsageIndex) TrackingStart() time.Time {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return u.start
+}

@@ -1,0 +1,239 @@
+package awsapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward/internal/audit"
+	"github.com/keyward/keyward/internal/iam"
+	"github.com/keyward/keyward/internal/keystore"
+	"github.com/keyward/keyward/internal/kms"
+	"github.com/keyward/keyward/internal/sigv4"
+	"github.com/keyward/keyward/internal/store/memory"
+)
+
+// testAudit opens an audit log in a temporary directory, closed when the
+// test ends. Benchmarks get InsecureSkipFsync: a sequential benchmark
+// cannot share fsyncs, so it would measure the disk, not the handler.
+func testAudit(tb testing.TB) AuditConfig {
+	tb.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	dir := tb.TempDir()
+	_, bench := tb.(*testing.B)
+	l, err := audit.Open(dir, audit.Options{Signer: priv, InsecureSkipFsync: bench})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	return AuditConfig{Log: l, Dir: dir, Usage: NewUsageIndex()}
+}
+
+type auditHandler struct {
+	h            *Handler
+	aud          AuditConfig
+	akid, secret string
+}
+
+func newAuditHandler(t *testing.T, withLog bool) *auditHandler {
+	t.Helper()
+	w, _ := keystore.NewSoft(bytes.Repeat([]byte{3}, 32))
+	st := memory.New()
+	dir := iam.New(st, w)
+	akid, secret, err := dir.EnsureAccount(context.Background(), "111122223333", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aud AuditConfig
+	if withLog {
+		aud = testAudit(t)
+	}
+	svc, _ := kms.New(kms.Config{Region: "us-east-1", Store: st, Wrapper: w, Usage: aud.Usage})
+	v, _ := sigv4.New(SecretLookup(dir), sigv4.Options{Region: "us-east-1"})
+	return &auditHandler{h: New(Config{KMS: svc, Directory: dir, Verifier: v, Audit: aud}), aud: aud, akid: akid, secret: secret}
+}
+
+func (a *auditHandler) events(t *testing.T) []*audit.Event {
+	t.Helper()
+	var evs []*audit.Event
+	if err := audit.Query(a.aud.Dir, audit.Filter{}, func(e *audit.Event) bool { evs = append(evs, e); return true }); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// TestAuditEveryRequest checks that allowed, failed and unauthenticated
+// requests each leave exactly one record, and what the records say.
+func TestAuditEveryRequest(t *testing.T) {
+	a := newAuditHandler(t, true)
+	rec := serve(a.h, signedRequest(t, a.akid, a.secret, "TrentService.CreateKey", `{"Description":"d"}`))
+	if rec.Code != 200 {
+		t.Fatalf("CreateKey = %d %s", rec.Code, rec.Body)
+	}
+	var ck struct{ KeyMetadata struct{ KeyId, Arn string } }
+	json.Unmarshal(rec.Body.Bytes(), &ck)
+	serve(a.h, signedRequest(t, a.akid, a.secret, "TrentService.Encrypt", `{"KeyId":"`+ck.KeyMetadata.KeyId+`","Plaintext":"c2VjcmV0"}`))
+	serve(a.h, signedRequest(t, a.akid, a.secret, "TrentService.DescribeKey", `{"KeyId":"alias/none"}`))
+	bad := signedRequest(t, a.akid, "wrong-secret", "TrentService.ListKeys", `{}`)
+	if rec := serve(a.h, bad); rec.Code != 400 {
+		t.Fatalf("badly signed ListKeys = %d", rec.Code)
+	}
+	evs := a.events(t)
+	if len(evs) != 4 {
+		t.Fatalf("%d records, want 4", len(evs))
+	}
+	create, enc, desc, unauth := evs[0], evs[1], evs[2], evs[3]
+	if create.EventName != "CreateKey" || create.ErrorCode != "" || len(create.Resources) != 1 || create.Resources[0].ARN != ck.KeyMetadata.Arn ||
+		create.UserIdentity.Type != "Root" || create.UserIdentity.AccessKeyID != a.akid || create.RecipientAccountID != "111122223333" || create.ReadOnly {
+		t.Errorf("CreateKey record = %+v", create)
+	}
+	if enc.EventName != "Encrypt" || enc.Resources[0].ARN != ck.KeyMetadata.Arn || string(enc.RequestParameters) != `{"keyId":"`+ck.KeyMetadata.KeyId+`"}` || string(enc.ResponseElements) != "null" {
+		t.Errorf("Encrypt record = %+v (requestParameters %s)", enc, enc.RequestParameters)
+	}
+	if desc.ErrorCode != "NotFoundException" || !strings.Contains(desc.ErrorMessage, "alias/none") || !desc.ReadOnly {
+		t.Errorf("DescribeKey record = %+v", desc)
+	}
+	if unauth.ErrorCode != sigv4.CodeInvalidSignature || unauth.UserIdentity.ARN != "" || unauth.UserIdentity.AccessKeyID != a.akid ||
+		unauth.RecipientAccountID != "111122223333" || unauth.EventName != "ListKeys" {
+		t.Errorf("unauthenticated record = %+v", unauth)
+	}
+	for _, e := range evs {
+		if e.RequestID == "" || e.EventID == "" || e.AWSRegion != "us-east-1" || e.EventSource != "kms.amazonaws.com" {
+			t.Errorf("record lacks ids: %+v", e)
+		}
+	}
+	// GetKeyLastUsage reads the index that the Encrypt updated.
+	rec = serve(a.h, signedRequest(t, a.akid, a.secret, "TrentService.GetKeyLastUsage", `{"KeyId":"`+ck.KeyMetadata.KeyId+`"}`))
+	var lu kms.GetKeyLastUsageResponse
+	json.Unmarshal(rec.Body.Bytes(), &lu)
+	if rec.Code != 200 || lu.KeyLastUsage == nil || lu.KeyLastUsage.Operation != "Encrypt" || lu.KeyLastUsage.CloudTrailEventId != enc.EventID || lu.KeyLastUsage.KmsRequestId != enc.RequestID {
+		t.Errorf("GetKeyLastUsage = %d %s, want the Encrypt of event %s", rec.Code, rec.Body, enc.EventID)
+	}
+}
+
+// TestAuditFailsClosed checks that no response leaves unlogged: with the
+// log closed, or with none at all, a request that would succeed answers
+// KMSInternalException.
+func TestAuditFailsClosed(t *testing.T) {
+	a := newAuditHandler(t, true)
+	a.aud.Log.Close()
+	rec := serve(a.h, signedRequest(t, a.akid, a.secret, "TrentService.CreateKey", `{}`))
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "KMSInternalException") || strings.Contains(rec.Body.String(), "KeyMetadata") {
+		t.Errorf("CreateKey with the audit log closed = %d %s, want 500 KMSInternalException", rec.Code, rec.Body)
+	}
+	b := newAuditHandler(t, false)
+	rec = serve(b.h, signedRequest(t, b.akid, b.secret, "TrentService.ListKeys", `{}`))
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "KMSInternalException") {
+		t.Errorf("ListKeys without an audit log = %d %s, want 500 KMSInternalException", rec.Code, rec.Body)
+	}
+	if rec := serve(b.h, httptestGet("/healthz")); rec.Code != 200 {
+		t.Errorf("/healthz without an audit log = %d", rec.Code)
+	}
+}
+
+func httptestGet(path string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1"+path, nil)
+	return r
+}
+
+func TestKeyResources(t *testing.T) {
+	const arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	const arn2 = "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-000000000000"
+	cases := []struct {
+		ok           bool
+		resp, params string
+		want         []string
+	}{
+		{true, `{"CiphertextBlob":"AAAA","KeyId":"` + arn + `","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`, `{"keyId":"alias/x"}`, []string{arn}},
+		{true, `{"KeyMetadata":{"KeyId":"x","Arn":"` + arn + `"}}`, ``, []string{arn}},
+		{true, `{"CiphertextBlob":"AA","SourceKeyId":"` + arn2 + `","KeyId":"` + arn + `"}`, ``, []string{arn2, arn}},
+		{false, `{"__type":"NotFoundException"}`, `{"keyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}`, []string{arn}},
+		{false, ``, `{"keyId":"` + arn2 + `"}`, []string{arn2}},
+		{false, ``, `{"keyId":"alias/x"}`, nil},
+		// An encryption context that names another key is not a resource.
+		{false, ``, `{"encryptionContext":{"keyId":"` + arn2 + `"}}`, nil},
+		{true, `{"Keys":[{"KeyId":"` + arn + `"}]}`, ``, nil},
+		{true, ``, `{"sourceKeyId":"` + arn + `","destinationKeyId":"` + arn2 + `"}`, []string{arn, arn2}},
+	}
+	for _, c := range cases {
+		var got []string
+		for _, r := range keyResources(nil, c.ok, []byte(c.resp), json.RawMessage(c.params), "us-east-1", "111122223333") {
+			got = append(got, r.ARN)
+			if r.AccountID != arnAccount(r.ARN) || r.Type != audit.ResourceTypeKey {
+				t.Errorf("resource %+v", r)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("keyResources(%v, %s, %s) = %v, want %v", c.ok, c.resp, c.params, got, c.want)
+		}
+	}
+}
+
+func TestEventName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Encrypt": "Encrypt", "": "UnknownOperation", "a b": "UnknownOperation", "x\"y": "UnknownOperation",
+		strings.Repeat("A", 65): "UnknownOperation", "TrentService.Foo": "TrentService.Foo",
+	} {
+		if got := eventName(in); got != want {
+			t.Errorf("eventName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRedactSignature(t *testing.T) {
+	in := "Authorization=AWS4-HMAC-SHA256 Credential=AKID/x, SignedHeaders=host, Signature=0123abcdef; again Signature=ff"
+	want := "Authorization=AWS4-HMAC-SHA256 Credential=AKID/x, SignedHeaders=host, Signature=<redacted>; again Signature=<redacted>"
+	if got := redactSignature(in); got != want {
+		t.Errorf("redactSignature(%q) = %q, want %q", in, got, want)
+	}
+}
+
+func TestClaimedAccessKey(t *testing.T) {
+	r := httptestGet("/")
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20240101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00")
+	if got := claimedAccessKey(r); got != "AKIAIOSFODNN7EXAMPLE" {
+		t.Errorf("claimedAccessKey = %q", got)
+	}
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=<script>/x")
+	if got := claimedAccessKey(r); got != "" {
+		t.Errorf("claimedAccessKey(junk) = %q, want none", got)
+	}
+}
+
+// BenchmarkKMSRequestParameters measures requestParameters for an Encrypt
+// body, built from the body as the audit package does.
+func BenchmarkKMSRequestParameters(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		kmsRequestParameters("Encrypt", encryptBody)
+	}
+}
+
+// TestAuditPanic checks that a door that panics still leaves a record, and
+// answers with an internal error.
+func TestAuditPanic(t *testing.T) {
+	a := newAuditHandler(t, true)
+	a.h.kms = nil // every KMS operation now panics
+	rec := serve(a.h, signedRequest(t, a.akid, a.secret, "TrentService.ListKeys", `{}`))
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "KMSInternalException") {
+		t.Errorf("ListKeys with a panicking core = %d %s", rec.Code, rec.Body)
+	}
+	evs := a.events(t)
+	if len(evs) != 1 || evs[0].EventName != "ListKeys" || evs[0].ErrorCode != "KMSInternalException" || evs[0].UserIdentity.Type != "Root" {
+		t.Errorf("records after a panic = %v", names(evs))
+	}
+}
+
+func names(evs []*audit.Event) []string {
+	var s []string
+	for _, e := range evs {
+		s = append(s, e.EventName+"/"+e.ErrorCode)
+	}
+	return s
+}

@@ -1,0 +1,343 @@
+package server
+
+// The audit trail: its configuration, its signing key, and opening and
+// closing the log around the server's life.
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyward/keyward/internal/audit"
+	"github.com/keyward/keyward/internal/awsapi"
+	"github.com/keyward/keyward/internal/keystore"
+	"github.com/keyward/keyward/internal/store"
+)
+
+// File and store names of the audit trail.
+const (
+	auditDirName      = "audit"
+	auditPublicKey    = "audit-signing-key.pub.pem" // in the data directory
+	auditKeyStoreName = "server/audit-signing-key"
+)
+
+// auditKeyAAD binds the wrapped signing key to its purpose: a wrapped key
+// material or access key secret moved to this record does not unwrap.
+var auditKeyAAD = []byte("keyward/audit-signing-key/v1")
+
+// AuditPublicKeyFile is where the server writes the public half of the
+// audit signing key, for verifiers.
+func AuditPublicKeyFile(dataDir string) string { return filepath.Join(dataDir, auditPublicKey) }
+
+// DefaultAuditDir is the audit directory when --audit-dir is not set.
+func DefaultAuditDir(dataDir string) string { return filepath.Join(dataDir, auditDirName) }
+
+// auditDir is the audit directory this configuration selects.
+func (c *Config) auditDir() string {
+	if c.AuditDir != "" {
+		return c.AuditDir
+	}
+	return DefaultAuditDir(c.DataDir)
+}
+
+// serverAudit is the Server's audit state.
+type serverAudit struct {
+	log   *audit.Log
+	api   *awsapi.Handler
+	usage *awsapi.UsageIndex
+}
+
+func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
+	setErr := func(err error) {
+		if c.envErr == nil {
+			c.envErr = err
+		}
+	}
+	fs.StringVar(&c.AuditDir, "audit-dir", getenv("KEYWARD_AUDIT_DIR"), "directory of the audit log (KEYWARD_AUDIT_DIR; default <data-dir>/audit)")
+	if v := getenv("KEYWARD_AUDIT_RETENTION"); v != "" {
+		d, err := parseDays(v)
+		if err != nil {
+			setErr(fmt.Errorf("KEYWARD_AUDIT_RETENTION: %q is not a duration such as 90d or 2160h", v))
+		}
+		c.AuditRetention = d
+	}
+	fs.Var((*daysValue)(&c.AuditRetention), "audit-retention", "delete signed audit files older than this, e.g. 90d; 0 keeps everything (KEYWARD_AUDIT_RETENTION)")
+	if v := getenv("KEYWARD_AUDIT_MAX_FILE_SIZE"); v != "" {
+		n, err := parseSize(v)
+		if err != nil {
+			setErr(fmt.Errorf("KEYWARD_AUDIT_MAX_FILE_SIZE: %q is not a size such as 64MiB", v))
+		}
+		c.AuditMaxFileSize = n
+	}
+	fs.Var((*sizeValue)(&c.AuditMaxFileSize), "audit-max-file-size", "start a new audit file before one exceeds this size, e.g. 64MiB (KEYWARD_AUDIT_MAX_FILE_SIZE)")
+	if v := getenv("KEYWARD_AUDIT_DIGEST_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			setErr(fmt.Errorf("KEYWARD_AUDIT_DIGEST_INTERVAL: %q is not a duration such as 1h", v))
+		}
+		c.AuditDigestInterval = d
+	}
+	fs.DurationVar(&c.AuditDigestInterval, "audit-digest-interval", c.AuditDigestInterval, "write a signed audit digest this often; 0 is 1h (KEYWARD_AUDIT_DIGEST_INTERVAL)")
+	fs.BoolVar(&c.InsecureBenchmarkAuditNoFsync, "insecure-benchmark-audit-no-fsync", false,
+		"BENCHMARKS ONLY: answer requests before their audit records are on disk, so a crash loses acknowledged records")
+}
+
+func (c *Config) validateAudit() error {
+	switch {
+	case c.AuditRetention < 0:
+		return fmt.Errorf("--audit-retention: %v is negative", c.AuditRetention)
+	case c.AuditRetention > 0 && c.AuditRetention < time.Hour:
+		return fmt.Errorf("--audit-retention: %v is shorter than an hour", c.AuditRetention)
+	case c.AuditMaxFileSize < 0 || (c.AuditMaxFileSize > 0 && c.AuditMaxFileSize < 64<<10):
+		return fmt.Errorf("--audit-max-file-size: %d bytes is less than 64KiB", c.AuditMaxFileSize)
+	case c.AuditDigestInterval < 0 || (c.AuditDigestInterval > 0 && c.AuditDigestInterval < time.Second):
+		return fmt.Errorf("--audit-digest-interval: %v is shorter than a second", c.AuditDigestInterval)
+	}
+	return nil
+}
+
+// parseDays is time.ParseDuration that also takes whole days ("90d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := strconv.ParseUint(n, 10, 16)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+type daysValue time.Duration
+
+func (d *daysValue) String() string {
+	if d == nil || *d == 0 {
+		return "0"
+	}
+	if time.Duration(*d)%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(time.Duration(*d)/(24*time.Hour)), 10) + "d"
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *daysValue) Set(s string) error {
+	v, err := parseDays(s)
+	if err != nil {
+		return errors.New("not a duration such as 90d or 2160h")
+	}
+	*d = daysValue(v)
+	return nil
+}
+
+// parseSize reads a byte count: a number, optionally followed by KiB, MiB
+// or GiB.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = n, u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return 0, errors.New("not a size such as 64MiB")
+	}
+	return n * mult, nil
+}
+
+type sizeValue int64
+
+func (v *sizeValue) String() string {
+	if v == nil {
+		return "0"
+	}
+	return strconv.FormatInt(int64(*v), 10)
+}
+
+func (v *sizeValue) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*v = sizeValue(n)
+	return nil
+}
+
+// openAudit opens the audit log with the server's signing key and loads
+// the GetKeyLastUsage index from it. The usage index must exist already
+// (kms.New holds it).
+func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wrapper) (*audit.Log, error) {
+	signer, err := loadAuditKey(ctx, st, root)
+	if err != nil {
+		return nil, err
+	}
+	if err := writePublicKey(AuditPublicKeyFile(s.cfg.DataDir), signer.Public()); err != nil {
+		return nil, err
+	}
+	dir := s.cfg.auditDir()
+	if s.cfg.InsecureBenchmarkAuditNoFsync {
+		s.log.Warn("INSECURE: --insecure-benchmark-audit-no-fsync is set: responses leave before their audit records are durable; use only to benchmark")
+	}
+	l, err := audit.Open(dir, audit.Options{
+		MaxFileBytes:      s.cfg.AuditMaxFileSize,
+		Retention:         s.cfg.AuditRetention,
+		DigestInterval:    s.cfg.AuditDigestInterval,
+		Signer:            signer,
+		InsecureSkipFsync: s.cfg.InsecureBenchmarkAuditNoFsync,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--audit-dir: %w", err)
+	}
+	if r := l.Recovery(); r != nil {
+		s.log.Warn("audit log recovered after an unclean shutdown: an unacknowledged torn record was cut off and recorded in a signed digest",
+			"file", r.File, "offset", r.Offset, "bytes", r.Bytes, "records", r.Records)
+	}
+	start := time.Now()
+	if err := s.aud.usage.Load(dir, start); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("--audit-dir: read the trail for GetKeyLastUsage: %w", err)
+	}
+	s.log.Debug("audit trail indexed for GetKeyLastUsage", "dur", time.Since(start))
+	s.aud.log = l
+	return l, nil
+}
+
+// closeAudit closes the audit log: it writes every queued record and a
+// final signed digest. It runs after the HTTP server and the scheduler
+// stopped, so that nothing appends any more.
+func (s *Server) closeAudit() error {
+	if s.aud.log == nil {
+		return nil
+	}
+	err := s.aud.log.Close()
+	s.aud.log = nil
+	if err != nil {
+		return fmt.Errorf("close audit log: %w", err)
+	}
+	return nil
+}
+
+// ServiceEvent records work the KMS core did on its own (RotateKey,
+// DeleteKey, DeleteExpiredKeyMaterial) as an AwsServiceEvent on keyARN. It
+// is kms.Config.OnServiceEvent. A record that cannot be written is logged:
+// the work is done already.
+func (s *Server) ServiceEvent(name, keyARN string) {
+	if s.aud.api == nil {
+		s.log.Error("audit: service event before the server was assembled", "event", name, "key", keyARN)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	account := ""
+	if f := strings.SplitN(keyARN, ":", 6); len(f) == 6 {
+		account = f[4]
+	}
+	if err := s.aud.api.ServiceEvent(ctx, name, keyARN, account); err != nil {
+		s.log.Error("audit: could not record service event", "event", name, "key", keyARN, "err", err)
+	}
+}
+
+// loadAuditKey returns the audit signing key, an Ed25519 key made on first
+// start and kept in the store wrapped under the root key.
+func loadAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) (crypto.Signer, error) {
+	var wrapped []byte
+	err := st.View(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(auditKeyStoreName)
+		if err == nil {
+			wrapped = append([]byte(nil), b...)
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return createAuditKey(ctx, st, root)
+	case err != nil:
+		return nil, fmt.Errorf("load audit signing key: %w", err)
+	}
+	der, err := root.Unwrap(wrapped, auditKeyAAD)
+	if err != nil {
+		return nil, fmt.Errorf("unwrap audit signing key: %w", err)
+	}
+	defer clear(der)
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse audit signing key: %w", err)
+	}
+	signer, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("parse audit signing key: not a signing key")
+	}
+	return signer, nil
+}
+
+func createAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) (crypto.Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(der)
+	wrapped, err := root.Wrap(der, auditKeyAAD)
+	if err != nil {
+		return nil, fmt.Errorf("wrap audit signing key: %w", err)
+	}
+	var existing []byte
+	err = st.Update(ctx, func(tx store.Tx) error {
+		// Another process cannot race here (the store is locked), but be
+		// exact anyway: never replace a key that exists.
+		if b, err := tx.Get(auditKeyStoreName); err == nil {
+			existing = append([]byte(nil), b...)
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return tx.Put(auditKeyStoreName, wrapped)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store audit signing key: %w", err)
+	}
+	if existing != nil {
+		return loadAuditKey(ctx, st, root)
+	}
+	return priv, nil
+}
+
+// writePublicKey writes pub as a PEM "PUBLIC KEY" (PKIX) file, unless the
+// file already holds exactly that.
+func writePublicKey(path string, pub crypto.PublicKey) error {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	data := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
+		return nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("write audit public key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write audit public key: %w", err)
+	}
+	return nil
+}
