@@ -11,6 +11,7 @@ import (
 	"hash"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -357,6 +358,13 @@ func (l *Log) run() {
 	for {
 		select {
 		case r := <-l.queue:
+			// Let the request goroutines that are runnable queue their
+			// records before the batch is cut. With GOMAXPROCS=1 the
+			// fdatasync below holds the only P until the runtime takes it
+			// back; without this yield batches shrink to one record each
+			// and throughput collapses (measured: 2.4k-17k ops/s, bimodal,
+			// against 13k-18k steady with it).
+			runtime.Gosched()
 			batch = l.drain(append(batch[:0], r))
 			l.commit(batch)
 			l.housekeep()
