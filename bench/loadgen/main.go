@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -40,6 +41,8 @@ type config struct {
 	warmup   time.Duration
 	timeout  time.Duration
 	keyID    string
+	keySpec  string // for sign and verify
+	signAlg  string
 	json     bool
 	cpuProf  string
 }
@@ -48,7 +51,7 @@ type config struct {
 // server stalls.
 const countOnlyCap = 10 * time.Minute
 
-var ops = []string{"encrypt", "decrypt", "generate-data-key", "generate-random", "describe-key", "mixed"}
+var ops = []string{"encrypt", "decrypt", "generate-data-key", "generate-random", "describe-key", "sign", "verify", "mixed"}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -92,6 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.profile, "profile", "default", "profile in the credentials file")
 	fs.StringVar(&c.region, "region", "us-east-1", "SigV4 region")
 	fs.StringVar(&c.op, "op", "encrypt", "operation: "+strings.Join(ops, "|"))
+	fs.StringVar(&c.keySpec, "key-spec", "ECC_NIST_P256", "KeySpec of the SIGN_VERIFY key that sign and verify create")
+	fs.StringVar(&c.signAlg, "signing-algorithm", "", "SigningAlgorithm for sign and verify (default: the first the key spec allows)")
 	fs.IntVar(&c.size, "size", 32, "plaintext bytes for encrypt and decrypt, NumberOfBytes for generate-random")
 	fs.IntVar(&c.conns, "c", 32, "concurrent workers, one connection each")
 	fs.DurationVar(&c.duration, "d", 10*time.Second, "measured duration")
@@ -182,6 +187,9 @@ func bench(cfg config) (*result, error) {
 // for -op mixed, a single call otherwise.
 func prepare(w *worker, cfg config) ([]*call, error) {
 	keyID := cfg.keyID
+	if cfg.op == "sign" || cfg.op == "verify" {
+		return prepareSigning(w, cfg)
+	}
 	if keyID == "" {
 		id, err := w.createKey()
 		if err != nil {
@@ -366,4 +374,51 @@ func round(d time.Duration) time.Duration {
 		return d.Round(10 * time.Microsecond)
 	}
 	return d.Round(time.Microsecond)
+}
+
+// defaultSigningAlgorithm is the algorithm sign and verify use for a key spec
+// when -signing-algorithm is not given.
+var defaultSigningAlgorithm = map[string]string{
+	"RSA_2048": "RSASSA_PKCS1_V1_5_SHA_256", "RSA_3072": "RSASSA_PKCS1_V1_5_SHA_256", "RSA_4096": "RSASSA_PKCS1_V1_5_SHA_256",
+	"ECC_NIST_P256": "ECDSA_SHA_256", "ECC_NIST_P384": "ECDSA_SHA_384", "ECC_NIST_P521": "ECDSA_SHA_512",
+	"ECC_SECG_P256K1": "ECDSA_SHA_256", "ECC_NIST_EDWARDS25519": "ED25519_SHA_512",
+	"ML_DSA_44": "ML_DSA_SHAKE_256", "ML_DSA_65": "ML_DSA_SHAKE_256", "ML_DSA_87": "ML_DSA_SHAKE_256",
+}
+
+// prepareSigning creates a SIGN_VERIFY key of -key-spec and builds a Sign
+// call, or a Verify call of one signature made once.
+func prepareSigning(w *worker, cfg config) ([]*call, error) {
+	alg := cfg.signAlg
+	if alg == "" {
+		alg = defaultSigningAlgorithm[cfg.keySpec]
+	}
+	if alg == "" {
+		return nil, fmt.Errorf("-key-spec %q: give -signing-algorithm", cfg.keySpec)
+	}
+	kc, err := newCall("CreateKey", map[string]any{"KeySpec": cfg.keySpec, "KeyUsage": "SIGN_VERIFY", "Description": "keyward loadgen signing key"})
+	if err != nil {
+		return nil, err
+	}
+	var key struct{ KeyMetadata struct{ KeyId string } }
+	if err := w.invoke(kc, &key); err != nil {
+		return nil, err
+	}
+	msg := make([]byte, max(cfg.size, 1))
+	rand.Read(msg)
+	sign, err := newCall("Sign", map[string]any{"KeyId": key.KeyMetadata.KeyId, "Message": msg, "MessageType": "RAW", "SigningAlgorithm": alg})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.op == "sign" {
+		return []*call{sign}, nil
+	}
+	var sig struct{ Signature []byte }
+	if err := w.invoke(sign, &sig); err != nil {
+		return nil, err
+	}
+	verify, err := newCall("Verify", map[string]any{"KeyId": key.KeyMetadata.KeyId, "Message": msg, "MessageType": "RAW", "Signature": sig.Signature, "SigningAlgorithm": alg})
+	if err != nil {
+		return nil, err
+	}
+	return []*call{verify}, nil
 }

@@ -191,7 +191,7 @@ func FuzzRequestParameters(f *testing.F) {
 		n := 0
 		for _, name := range loggable["Encrypt"].req {
 			for k, v := range ref {
-				if strings.EqualFold(k, name) {
+				if k == name {
 					n++
 					if !jsonEqual(out[camel(name)], v) {
 						t.Fatalf("RequestParameters(%q)[%s] = %s, want %s", body, name, out[camel(name)], v)
@@ -225,4 +225,16 @@ func uniqueKeys(body []byte) bool {
 func jsonEqual(a, b []byte) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// TestRequestParametersExactNames: the log shows the member the server
+// acted on, not one spelled in another case that the decoder ignored.
+func TestRequestParametersExactNames(t *testing.T) {
+	got, err := RequestParameters("Encrypt", []byte(`{"keyid":"decoy","KeyId":"real","Plaintext":"c2VjcmV0"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != `{"keyId":"real"}` {
+		t.Errorf("RequestParameters = %s, want {\"keyId\":\"real\"}", got)
+	}
 }

@@ -103,13 +103,15 @@ func pick(body []byte, fields []string) (json.RawMessage, error) {
 	if len(fields) == 0 || len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
 	}
-	// Find the last occurrence of each listed field, matching names the
-	// way encoding/json does (case-insensitively), so that a request
-	// cannot hide a field from the log by spelling it "keyid".
+	// Find each listed field, matching names exactly (case-sensitively),
+	// as the server's request decoder does: a member "keyid" is not the
+	// KeyId the operation acted on, so logging it would let a request
+	// show the trail a different key from the one it used. The decoder
+	// refuses duplicate names, so there is only one occurrence.
 	var found [16][]byte // values, indexed like fields
 	err := members(body, func(key, value []byte) {
 		for i, f := range fields {
-			if strings.EqualFold(string(key), strings.TrimSuffix(f, "*")) {
+			if string(key) == strings.TrimSuffix(f, "*") {
 				found[i] = value
 			}
 		}
