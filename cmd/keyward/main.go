@@ -1,6 +1,7 @@
 // Command keyward runs the Keyward key management server and its tools.
 //
 //	keyward server [flags]   run the AWS-KMS-compatible server
+//	keyward admin ...        create accounts, list principals (on a stopped server's data dir)
 //	keyward audit verify     check the audit log; keyward audit query: print it
 //	keyward version          print the version
 package main
@@ -59,6 +60,7 @@ func usage(w io.Writer) {
 
 commands:
   server    run the AWS-KMS-compatible server (keyward server -h for flags)
+  admin     bootstrap accounts and list principals (keyward admin help)
   audit     verify or query the audit log (keyward audit help)
   version   print the version
 `)
