@@ -70,7 +70,8 @@ func (s *Service) CreateAlias(ctx context.Context, caller *Caller, req *CreateAl
 		}
 		return tx.Put(aliasPath(caller.Account, name), b)
 	})
-	s.invalidate(nil, []string{aliasCacheKey(caller.Account, name)})
+	// The key's cached kms:ResourceAliases change too.
+	s.invalidate([]string{k.ID}, []string{aliasCacheKey(caller.Account, name)})
 	if err != nil {
 		return nil, s.asError(ctx, "CreateAlias", err)
 	}
@@ -96,6 +97,7 @@ func (s *Service) UpdateAlias(ctx context.Context, caller *Caller, req *UpdateAl
 	if err != nil {
 		return nil, err
 	}
+	var oldTarget string
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		b, err := tx.Get(aliasPath(caller.Account, name))
 		if errors.Is(err, store.ErrNotFound) {
@@ -118,12 +120,13 @@ func (s *Service) UpdateAlias(ctx context.Context, caller *Caller, req *UpdateAl
 					keys.AliasARN(s.region, caller.Account, name), old.Spec, old.Usage, k.Spec, k.Usage)
 			}
 		}
+		oldTarget = a.TargetKeyID
 		a.TargetKeyID = k.ID
 		a.Updated = s.timeNow()
 		nb, _ := json.Marshal(a)
 		return tx.Put(aliasPath(caller.Account, name), nb)
 	})
-	s.invalidate(nil, []string{aliasCacheKey(caller.Account, name)})
+	s.invalidate([]string{oldTarget, k.ID}, []string{aliasCacheKey(caller.Account, name)})
 	if err != nil {
 		return nil, s.asError(ctx, "UpdateAlias", err)
 	}
@@ -144,15 +147,21 @@ func (s *Service) DeleteAlias(ctx context.Context, caller *Caller, req *DeleteAl
 	if err := s.authorizeAliasKey(ctx, caller, "DeleteAlias", name); err != nil {
 		return nil, err
 	}
+	var oldTarget string
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.Get(aliasPath(caller.Account, name)); errors.Is(err, store.ErrNotFound) {
+		b, err := tx.Get(aliasPath(caller.Account, name))
+		if errors.Is(err, store.ErrNotFound) {
 			return errf(CodeNotFound, "Alias %s is not found.", keys.AliasARN(s.region, caller.Account, name))
 		} else if err != nil {
 			return err
 		}
+		var a keys.Alias
+		if json.Unmarshal(b, &a) == nil {
+			oldTarget = a.TargetKeyID
+		}
 		return tx.Delete(aliasPath(caller.Account, name))
 	})
-	s.invalidate(nil, []string{aliasCacheKey(caller.Account, name)})
+	s.invalidate([]string{oldTarget}, []string{aliasCacheKey(caller.Account, name)})
 	if err != nil {
 		return nil, s.asError(ctx, "DeleteAlias", err)
 	}

@@ -83,6 +83,9 @@ func (s *Service) authorize(caller *Caller, op string, e *cachedKey, a *authz) e
 	r.Set("kms:keyusage", k.Usage)
 	r.Set("kms:keyorigin", k.Origin)
 	r.Set("kms:keymanager", "CUSTOMER")
+	if len(e.aliases) > 0 {
+		r.Set("kms:resourcealiases", e.aliases...)
+	}
 	for _, t := range k.Tags {
 		r.Set("aws:ResourceTag/"+t.Key, t.Value)
 	}

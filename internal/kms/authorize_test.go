@@ -275,3 +275,32 @@ func BenchmarkAuthorizeEncrypt(b *testing.B) {
 		}
 	}
 }
+
+// TestResourceAliasesCondition: access follows the key's aliases
+// (kms:ResourceAliases), and alias changes reach cached keys at once.
+func TestResourceAliasesCondition(t *testing.T) {
+	s, root := newTestService(t)
+	doc := `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+ {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/fin"},"Action":"kms:Encrypt","Resource":"*",
+  "Condition":{"ForAnyValue:StringLike":{"kms:ResourceAliases":"alias/finance-*"}}}]}`
+	k, err := s.CreateKey(bg, root, &CreateKeyRequest{Policy: &doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := k.KeyMetadata.KeyId
+	fin := user(t, "111122223333", "fin")
+	_, err = s.Encrypt(bg, fin, &EncryptRequest{KeyId: &id, Plaintext: []byte("x")})
+	wantCode(t, "Encrypt without a finance alias", err, CodeAccessDenied, "")
+	if _, err := s.CreateAlias(bg, root, &CreateAliasRequest{AliasName: ptr("alias/finance-ledger"), TargetKeyId: &id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Encrypt(bg, fin, &EncryptRequest{KeyId: &id, Plaintext: []byte("x")}); err != nil {
+		t.Errorf("Encrypt with alias/finance-ledger = %v", err)
+	}
+	if _, err := s.DeleteAlias(bg, root, &DeleteAliasRequest{AliasName: ptr("alias/finance-ledger")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Encrypt(bg, fin, &EncryptRequest{KeyId: &id, Plaintext: []byte("x")})
+	wantCode(t, "Encrypt after the alias is deleted", err, CodeAccessDenied, "")
+}

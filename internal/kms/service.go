@@ -103,6 +103,7 @@ type cachedKey struct {
 	private  map[uint32]*keyspec.PrivateKey // asymmetric keys only
 	policy   *policy.Policy                 // the parsed key policy
 	grants   []policy.Grant                 // the key's grants, for authorization
+	aliases  []string                       // the key's alias names, for kms:ResourceAliases
 }
 
 // New returns a Service.
@@ -166,6 +167,7 @@ func (s *Service) getKey(ctx context.Context, id string) (*cachedKey, error) {
 	}
 	var k keys.Key
 	var grants []Grant
+	var aliases []string
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		b, err := tx.Get(keyPath(id))
 		if err != nil {
@@ -174,13 +176,23 @@ func (s *Service) getKey(ctx context.Context, id string) (*cachedKey, error) {
 		if err := json.Unmarshal(b, &k); err != nil {
 			return err
 		}
-		grants, err = listGrants(tx, id)
+		if grants, err = listGrants(tx, id); err != nil {
+			return err
+		}
+		// Aliases are few per account; this runs only on a cache miss.
+		es, err := tx.List(aliasPrefix(k.Account), "", 0)
+		for _, en := range es {
+			var a keys.Alias
+			if json.Unmarshal(en.Value, &a) == nil && a.TargetKeyID == id {
+				aliases = append(aliases, a.Name)
+			}
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	e = &cachedKey{key: &k, material: make(map[uint32]blob.Secret, len(k.Versions))}
+	e = &cachedKey{key: &k, material: make(map[uint32]blob.Secret, len(k.Versions)), aliases: aliases}
 	doc := []byte(k.Policy)
 	if k.Policy == "" {
 		doc = policy.DefaultKeyPolicy(k.Account)
