@@ -49,12 +49,21 @@ type env struct {
 // start runs a server on a fresh (or the given) data directory.
 func start(t *testing.T, dataDir string) *env {
 	t.Helper()
+	return startWith(t, dataDir, nil)
+}
+
+// startWith is start with a change to the server configuration.
+func startWith(t *testing.T, dataDir string, change func(*server.Config)) *env {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	cfg := server.Config{
 		Listen: "127.0.0.1:0", DataDir: dataDir, Region: testRegion, AccountID: testAccount,
 		MaxSkew: 5 * time.Minute, LogLevel: "info",
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/aes"
 	"crypto/rand"
 	"crypto/rsa"
@@ -11,7 +10,6 @@ import (
 	bin "encoding/binary"
 	"encoding/hex"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,39 +31,7 @@ const day = 24 * time.Hour
 // still signed with the real time.
 func startClock(t *testing.T, dataDir string, clk *scheduler.FakeClock) *env {
 	t.Helper()
-	if dataDir == "" {
-		dataDir = t.TempDir()
-	}
-	cfg := server.Config{
-		Listen: "127.0.0.1:0", DataDir: dataDir, Region: testRegion, AccountID: testAccount,
-		MaxSkew: 5 * time.Minute, LogLevel: "info", Clock: clk,
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Open(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatalf("server.Open: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	e := &env{t: t, dataDir: dataDir, url: "http://" + ln.Addr().String(), srv: srv}
-	stopped := false
-	e.stopFn = func() {
-		if !stopped {
-			stopped = true
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			srv.Shutdown(ctx)
-		}
-	}
-	t.Cleanup(e.stop)
-	e.akid, e.secret = readCredentials(t, filepath.Join(dataDir, "credentials"))
-	e.kms = newClient(e.url, e.akid, e.secret, testRegion)
-	return e
+	return startWith(t, dataDir, func(c *server.Config) { c.Clock = clk })
 }
 
 // advanceUntil moves the server's clock by d and waits until cond holds

@@ -170,6 +170,19 @@ func appendCompact(b, v []byte) ([]byte, error) {
 // object body, without decoding or validating the values: a request's
 // Plaintext is skipped over, never examined. A key with escapes is
 // unescaped. Values are validated only by whoever keeps them.
+// Member returns the raw value of the top-level member name of the JSON
+// object body (matched exactly, after unescaping), or nil. The HTTP layer
+// uses it to find key ids in the bodies it audits.
+func Member(body []byte, name string) []byte {
+	var v []byte
+	members(body, func(key, value []byte) {
+		if string(key) == name {
+			v = value
+		}
+	})
+	return v
+}
+
 func members(body []byte, fn func(key, value []byte)) error {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {

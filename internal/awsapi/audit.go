@@ -721,43 +721,8 @@ func newEventID() string {
 const hexDigit = "0123456789abcdef"
 
 // member returns the raw value of the top-level member name of the JSON
-// object b, or nil. It matches names exactly and does not validate values;
-// it reads only bodies this server wrote (responses, requestParameters).
-func member(b []byte, name string) []byte {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return nil
-	}
-	i++
-	for {
-		i = skipWS(b, i)
-		if i >= len(b) || b[i] != '"' {
-			return nil
-		}
-		end := stringEnd(b, i)
-		if end < 0 {
-			return nil
-		}
-		key := b[i+1 : end-1]
-		i = skipWS(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return nil
-		}
-		i = skipWS(b, i+1)
-		vend := valueEnd(b, i)
-		if vend < 0 {
-			return nil
-		}
-		if string(key) == name {
-			return b[i:vend]
-		}
-		i = skipWS(b, vend)
-		if i >= len(b) || b[i] != ',' {
-			return nil
-		}
-		i++
-	}
-}
+// object b, or nil.
+func member(b []byte, name string) []byte { return audit.Member(b, name) }
 
 // jsonString returns the JSON string v as a Go string, "" if v is not one.
 func jsonString(v []byte) string {
@@ -772,63 +737,6 @@ func jsonString(v []byte) string {
 		return ""
 	}
 	return s
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index after the string starting at b[i] == '"'.
-func stringEnd(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return -1
-}
-
-// valueEnd returns the index after the JSON value starting at b[i].
-func valueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				if j = stringEnd(b, j); j < 0 {
-					return -1
-				}
-				j--
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	}
-	j := i
-	for j < len(b) && strings.IndexByte(",}] \t\r\n", b[j]) < 0 {
-		j++
-	}
-	if j == i {
-		return -1
-	}
-	return j
 }
 
 // UsageIndex remembers, for each key, the last successful cryptographic
