@@ -29,6 +29,7 @@ type Config struct {
 	KMS       *kms.Service
 	Directory *iam.Directory
 	Verifier  *sigv4.Verifier
+	MaxSkew   time.Duration // the Verifier's clock skew, for the us-east-1 verifier of IAM and STS
 	Logger    *slog.Logger
 	Audit     AuditConfig // required: see AuditConfig (audit.go)
 }
@@ -38,6 +39,7 @@ type Handler struct {
 	kms      *kms.Service
 	dir      *iam.Directory
 	verifier *sigv4.Verifier
+	maxSkew  time.Duration
 	log      *slog.Logger
 	query    queryDoor // IAM and STS over the Query protocol (query.go)
 	aud      auditor   // the audit trail (audit.go)
@@ -50,7 +52,7 @@ func New(cfg Config) *Handler {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{kms: cfg.KMS, dir: cfg.Directory, verifier: cfg.Verifier, log: l}
+	h := &Handler{kms: cfg.KMS, dir: cfg.Directory, verifier: cfg.Verifier, maxSkew: cfg.MaxSkew, log: l}
 	h.aud = auditor{log: cfg.Audit.Log, dir: cfg.Audit.Dir, usage: cfg.Audit.Usage}
 	if cfg.KMS != nil {
 		h.aud.region = cfg.KMS.Region()

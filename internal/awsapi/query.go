@@ -73,7 +73,7 @@ type queryDoor struct {
 // configured for another region. It uses the default clock-skew window.
 func (h *Handler) globalVerifier() (*sigv4.Verifier, error) {
 	h.query.once.Do(func() {
-		h.query.global, h.query.err = sigv4.New(SecretLookup(h.dir), sigv4.Options{Region: globalRegion})
+		h.query.global, h.query.err = sigv4.New(SecretLookup(h.dir), sigv4.Options{Region: globalRegion, MaxSkew: h.maxSkew})
 	})
 	return h.query.global, h.query.err
 }
