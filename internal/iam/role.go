@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/keyward/keyward/internal/policy"
@@ -255,18 +254,11 @@ func (d *Directory) ListRoles(ctx context.Context, c *Caller, in *ListInput) (*R
 		if err != nil {
 			return err
 		}
-		for _, r := range rs {
-			k := strings.ToLower(r.Name)
-			if k <= after && after != "" || !strings.HasPrefix(r.Path, prefix) {
-				continue
-			}
-			if len(out.Roles) == max {
-				out.IsTruncated = true
-				out.Marker = encodeMarker(strings.ToLower(out.Roles[max-1].Name))
-				break
-			}
+		page, truncated, marker := pageByName(rs, func(r *roleRecord) (string, string) { return r.Name, r.Path }, prefix, after, max)
+		for _, r := range page {
 			out.Roles = append(out.Roles, r.public())
 		}
+		out.IsTruncated, out.Marker = truncated, marker
 		return nil
 	})
 	if err != nil {

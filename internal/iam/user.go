@@ -226,24 +226,35 @@ func (d *Directory) ListUsers(ctx context.Context, c *Caller, in *ListInput) (*U
 		if err != nil {
 			return err
 		}
-		for _, u := range us {
-			k := strings.ToLower(u.Name)
-			if k <= after && after != "" || !strings.HasPrefix(u.Path, prefix) {
-				continue
-			}
-			if len(out.Users) == max {
-				out.IsTruncated = true
-				out.Marker = encodeMarker(strings.ToLower(out.Users[max-1].Name))
-				break
-			}
+		page, truncated, marker := pageByName(us, func(u *userRecord) (string, string) { return u.Name, u.Path }, prefix, after, max)
+		for _, u := range page {
 			out.Users = append(out.Users, u.public())
 		}
+		out.IsTruncated, out.Marker = truncated, marker
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// pageByName returns the page of items after the marker name (compared
+// without case, as IAM orders names) whose path starts with prefix, at most
+// max of them, and the marker for the next page when there is one.
+func pageByName[T any](items []T, namePath func(T) (string, string), prefix, after string, max int) (page []T, truncated bool, marker string) {
+	for _, it := range items {
+		name, path := namePath(it)
+		if k := strings.ToLower(name); k <= after && after != "" || !strings.HasPrefix(path, prefix) {
+			continue
+		}
+		if len(page) == max {
+			last, _ := namePath(page[max-1])
+			return page, true, encodeMarker(strings.ToLower(last))
+		}
+		page = append(page, it)
+	}
+	return page, false, ""
 }
 
 // DeleteUser deletes a user that has no access keys and no inline policies.
