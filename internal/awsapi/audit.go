@@ -14,7 +14,6 @@ package awsapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -239,7 +238,7 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 		SourceIPAddress: sourceIP(r),
 		UserAgent:       truncate(r.UserAgent(), 1024),
 		RequestID:       reqID,
-		EventID:         newEventID(),
+		EventID:         keys.NewID(), // made here, not by Append: GetKeyLastUsage reports it
 		EventType:       audit.TypeAPICall,
 	}
 	if r.TLS != nil {
@@ -698,27 +697,6 @@ func tlsVersion(v uint16) string {
 	return tls.VersionName(v)
 }
 
-// newEventID returns a random (version 4) UUID for eventID. The handler
-// makes it, not audit.Log.Append, because GetKeyLastUsage reports it.
-func newEventID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var s [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
-		}
-		s[j], s[j+1] = hexDigit[c>>4], hexDigit[c&0xf]
-		j += 2
-	}
-	return string(s[:])
-}
-
-const hexDigit = "0123456789abcdef"
 
 // member returns the raw value of the top-level member name of the JSON
 // object b, or nil.

@@ -9,7 +9,6 @@ package awsapi
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/internal/iam"
+	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/kms"
 	"github.com/keyward/keyward/internal/sigv4"
 )
@@ -74,7 +74,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.metrics.handler.ServeHTTP(w, r)
 		return
 	}
-	reqID := newRequestID()
+	reqID := keys.NewID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	start := time.Now()
 	// The door answers into x; record sends the answer once its audit
@@ -255,10 +255,3 @@ func quote(s string) string {
 	return string(b)
 }
 
-func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}

@@ -153,15 +153,25 @@ func AliasARN(region, account, name string) string {
 	return "arn:aws:kms:" + region + ":" + account + ":" + name
 }
 
-// NewID returns a random (version 4) UUID, the form of AWS KMS key ids.
+// NewID returns a random (version 4) UUID, the form of AWS KMS key ids. It
+// also makes request and event ids, once per request, so it avoids fmt.
 func NewID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
+	var u [16]byte
+	rand.Read(u[:]) // crypto/rand never fails on supported platforms
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	const hexDigit = "0123456789abcdef"
+	var s [36]byte
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = hexDigit[c>>4], hexDigit[c&0xf]
+		j += 2
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return string(s[:])
 }
 
 // IsKeyID reports whether s has the form of a key id: a lower-case UUID.
