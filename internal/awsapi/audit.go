@@ -697,7 +697,6 @@ func tlsVersion(v uint16) string {
 	return tls.VersionName(v)
 }
 
-
 // member returns the raw value of the top-level member name of the JSON
 // object b, or nil.
 func member(b []byte, name string) []byte { return audit.Member(b, name) }

@@ -254,4 +254,3 @@ func quote(s string) string {
 	b, _ := encode(s)
 	return string(b)
 }
-
