@@ -233,15 +233,7 @@ type RoleList struct {
 // ListRoles lists the roles of the caller's account whose path starts with
 // PathPrefix, in name order.
 func (d *Directory) ListRoles(ctx context.Context, c *Caller, in *ListInput) (*RoleList, error) {
-	prefix, err := checkPathPrefix(in.PathPrefix)
-	if err != nil {
-		return nil, err
-	}
-	max, err := checkMaxItems(in.MaxItems)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeMarker(in.Marker)
+	prefix, max, after, err := listParams(in)
 	if err != nil {
 		return nil, err
 	}

@@ -205,15 +205,7 @@ type UserList struct {
 // ListUsers lists the users of the caller's account whose path starts with
 // PathPrefix, in name order.
 func (d *Directory) ListUsers(ctx context.Context, c *Caller, in *ListInput) (*UserList, error) {
-	prefix, err := checkPathPrefix(in.PathPrefix)
-	if err != nil {
-		return nil, err
-	}
-	max, err := checkMaxItems(in.MaxItems)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeMarker(in.Marker)
+	prefix, max, after, err := listParams(in)
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +229,18 @@ func (d *Directory) ListUsers(ctx context.Context, c *Caller, in *ListInput) (*U
 		return nil, err
 	}
 	return out, nil
+}
+
+// listParams checks the PathPrefix, MaxItems and Marker of a List call.
+func listParams(in *ListInput) (prefix string, max int, after string, err error) {
+	if prefix, err = checkPathPrefix(in.PathPrefix); err != nil {
+		return "", 0, "", err
+	}
+	if max, err = checkMaxItems(in.MaxItems); err != nil {
+		return "", 0, "", err
+	}
+	after, err = decodeMarker(in.Marker)
+	return prefix, max, after, err
 }
 
 // pageByName returns the page of items after the marker name (compared
