@@ -2,43 +2,19 @@ package e2e
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
 // TestAWSCLI drives the server with the AWS CLI, as the README's walkthrough does.
 func TestAWSCLI(t *testing.T) {
-	awsPath, err := exec.LookPath(cmpOr(os.Getenv("KEYWARD_TEST_AWS"), "aws"))
-	if err != nil {
-		t.Skip("aws CLI not on PATH; .ci/run installs it (apt-get install awscli)")
-	}
+	awsPath := awsCLI(t)
 	e := start(t, "")
+	env := cliEnv("AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(e.dataDir, "credentials"), "AWS_PROFILE=default")
 	run := func(args ...string) map[string]any {
 		t.Helper()
-		cmd := exec.Command(awsPath, append([]string{"--endpoint-url", e.url, "--region", testRegion, "--output", "json"}, args...)...)
-		cmd.Env = append(os.Environ(),
-			"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(e.dataDir, "credentials"),
-			"AWS_CONFIG_FILE=/dev/null", "AWS_PROFILE=default", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
-			"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
-		out, err := cmd.Output()
-		if err != nil {
-			stderr := ""
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = string(ee.Stderr)
-			}
-			t.Fatalf("aws %v: %v\n%s", args, err, stderr)
-		}
-		var m map[string]any
-		if len(strings.TrimSpace(string(out))) > 0 {
-			if err := json.Unmarshal(out, &m); err != nil {
-				t.Fatalf("aws %v output %q: %v", args, out, err)
-			}
-		}
-		return m
+		return runCLI(t, awsPath, e.url, env, args...)
 	}
 	key := run("kms", "create-key", "--description", "from the cli")["KeyMetadata"].(map[string]any)
 	id := key["KeyId"].(string)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,47 +11,19 @@ import (
 // TestIAMWithAWSCLI: the AWS CLI creates a user, its access key and a role
 // the user may assume; the user assumes it; the session asks who it is.
 func TestIAMWithAWSCLI(t *testing.T) {
-	awsPath, err := exec.LookPath(cmpOr(os.Getenv("KEYWARD_TEST_AWS"), "aws"))
-	if err != nil {
-		t.Skip("aws CLI not on PATH (or KEYWARD_TEST_AWS); .ci/run installs it (apt-get install awscli)")
-	}
+	awsPath := awsCLI(t)
 	e := start(t, "")
 	// run runs the CLI with the given credentials: the data directory's
 	// credentials file (root) when creds is nil, else the key, secret and
 	// optional token from the environment.
 	run := func(creds []string, args ...string) map[string]any {
 		t.Helper()
-		cmd := exec.Command(awsPath, append([]string{"--endpoint-url", e.url, "--region", testRegion, "--output", "json"}, args...)...)
-		// Nothing of the caller's AWS environment leaks in.
-		var env []string
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") {
-				env = append(env, kv)
-			}
-		}
-		env = append(env, "AWS_CONFIG_FILE=/dev/null", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
-		if creds == nil {
-			env = append(env, "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(e.dataDir, "credentials"), "AWS_PROFILE=default")
-		} else {
-			env = append(env, "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		env := cliEnv("AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(e.dataDir, "credentials"), "AWS_PROFILE=default")
+		if creds != nil {
+			env = cliEnv("AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 				"AWS_ACCESS_KEY_ID="+creds[0], "AWS_SECRET_ACCESS_KEY="+creds[1], "AWS_SESSION_TOKEN="+strings.Join(creds[2:], ""))
 		}
-		cmd.Env = env
-		out, err := cmd.Output()
-		if err != nil {
-			stderr := ""
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = string(ee.Stderr)
-			}
-			t.Fatalf("aws %v: %v\n%s", args, err, stderr)
-		}
-		var m map[string]any
-		if len(strings.TrimSpace(string(out))) > 0 {
-			if err := json.Unmarshal(out, &m); err != nil {
-				t.Fatalf("aws %v output %q: %v", args, out, err)
-			}
-		}
-		return m
+		return runCLI(t, awsPath, e.url, env, args...)
 	}
 	field := func(m map[string]any, path ...string) string {
 		t.Helper()
@@ -110,13 +81,7 @@ func TestIAMWithAWSCLI(t *testing.T) {
 		t.Errorf("aws kms encrypt as the session = %v", enc)
 	}
 	cmd := exec.Command(awsPath, "--endpoint-url", e.url, "--region", testRegion, "kms", "describe-key", "--key-id", keyID)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = append(env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	cmd.Env = cliEnv("AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_ACCESS_KEY_ID="+sessCreds[0], "AWS_SECRET_ACCESS_KEY="+sessCreds[1], "AWS_SESSION_TOKEN="+sessCreds[2], "AWS_MAX_ATTEMPTS=1")
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "AccessDeniedException") || !strings.Contains(string(out), wantARN+" is not authorized to perform: kms:DescribeKey") {
