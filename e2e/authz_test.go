@@ -73,18 +73,22 @@ func TestAccessControlEndToEnd(t *testing.T) {
 			t.Errorf("%s = %v, want AccessDeniedException", name, err)
 		}
 	}
-	for name, call := range map[string]func() error{
-		"admin DescribeKey": func() error { return ret(adm.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})) },
-		"admin DisableKey":  func() error { return ret(adm.DisableKey(ctx, &kms.DisableKeyInput{KeyId: other.KeyId})) },
-		"admin EnableKey":   func() error { return ret(adm.EnableKey(ctx, &kms.EnableKeyInput{KeyId: other.KeyId})) },
-		"admin CreateKey":   func() error { return ret(adm.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("by admin")})) },
-		"admin ListKeys":    func() error { return ret(adm.ListKeys(ctx, &kms.ListKeysInput{})) },
-		"admin TagResource": func() error {
+	// In order: DisableKey must come before EnableKey, so not a map.
+	for _, c := range []struct {
+		name string
+		call func() error
+	}{
+		{"admin DescribeKey", func() error { return ret(adm.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})) }},
+		{"admin DisableKey", func() error { return ret(adm.DisableKey(ctx, &kms.DisableKeyInput{KeyId: other.KeyId})) }},
+		{"admin EnableKey", func() error { return ret(adm.EnableKey(ctx, &kms.EnableKeyInput{KeyId: other.KeyId})) }},
+		{"admin CreateKey", func() error { return ret(adm.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("by admin")})) }},
+		{"admin ListKeys", func() error { return ret(adm.ListKeys(ctx, &kms.ListKeysInput{})) }},
+		{"admin TagResource", func() error {
 			return ret(adm.TagResource(ctx, &kms.TagResourceInput{KeyId: k.KeyId, Tags: []types.Tag{{TagKey: aws.String("o"), TagValue: aws.String("a")}}}))
-		},
+		}},
 	} {
-		if err := call(); err != nil {
-			t.Errorf("%s = %v, want success", name, err)
+		if err := c.call(); err != nil {
+			t.Errorf("%s = %v, want success", c.name, err)
 		}
 	}
 
