@@ -38,6 +38,7 @@ const (
 type env struct {
 	t       *testing.T
 	dataDir string
+	region  string
 	url     string
 	srv     *server.Server
 	akid    string
@@ -77,7 +78,7 @@ func startWith(t *testing.T, dataDir string, change func(*server.Config)) *env {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
-	e := &env{t: t, dataDir: dataDir, url: "http://" + ln.Addr().String(), srv: srv}
+	e := &env{t: t, dataDir: dataDir, region: cfg.Region, url: "http://" + ln.Addr().String(), srv: srv}
 	stopped := false
 	e.stopFn = func() {
 		if !stopped {
@@ -89,7 +90,7 @@ func startWith(t *testing.T, dataDir string, change func(*server.Config)) *env {
 	}
 	t.Cleanup(e.stop)
 	e.akid, e.secret = readCredentials(t, filepath.Join(dataDir, "credentials"))
-	e.kms = newClient(e.url, e.akid, e.secret, testRegion)
+	e.kms = newClient(e.url, e.akid, e.secret, cfg.Region)
 	return e
 }
 
@@ -136,7 +137,7 @@ func readCredentials(t *testing.T, path string) (akid, secret string) {
 // request after signing (to test refusals).
 func (e *env) raw(target, body string, mutate func(*http.Request)) (int, string) {
 	e.t.Helper()
-	return rawSigned(e.t, e.url, target, body, e.akid, e.secret, testRegion, "kms", time.Now(), mutate)
+	return rawSigned(e.t, e.url, target, body, e.akid, e.secret, e.region, "kms", time.Now(), mutate)
 }
 
 func rawSigned(t *testing.T, url, target, body, akid, secret, region, service string, when time.Time, mutate func(*http.Request)) (int, string) {

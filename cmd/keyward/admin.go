@@ -15,8 +15,10 @@ import (
 
 	bberrors "go.etcd.io/bbolt/errors"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/iam"
 	"github.com/keyward/keyward/internal/keystore"
+	"github.com/keyward/keyward/internal/server"
 	"github.com/keyward/keyward/internal/store/bolt"
 )
 
@@ -70,10 +72,20 @@ func dataDirFlag(fs *flag.FlagSet, getenv func(string) string) *string {
 	return fs.String("data-dir", def, "data directory of a stopped server (env KEYWARD_DATA_DIR)")
 }
 
+// regionFlag is the region the server runs in, which decides the partition
+// of the ARNs printed (arn:aws-cn:... for the China Regions).
+func regionFlag(fs *flag.FlagSet, getenv func(string) string) *string {
+	def := getenv("KEYWARD_REGION")
+	if def == "" {
+		def = server.DefaultRegion
+	}
+	return fs.String("region", def, "region of the server, for the partition of the ARNs printed (env KEYWARD_REGION)")
+}
+
 // openDirectory opens the root key and store of dataDir. With create it
 // makes the directory and root key if they are missing, as the server does
 // on first start; without it, it refuses a directory that has none.
-func openDirectory(dataDir string, create bool) (*iam.Directory, func() error, error) {
+func openDirectory(dataDir, region string, create bool) (*iam.Directory, func() error, error) {
 	keyPath := filepath.Join(dataDir, adminRootKeyFile)
 	dbPath := filepath.Join(dataDir, adminStoreFile)
 	if create {
@@ -98,7 +110,7 @@ func openDirectory(dataDir string, create bool) (*iam.Directory, func() error, e
 	if err != nil {
 		return nil, nil, err
 	}
-	return iam.New(st, root), st.Close, nil
+	return iam.New(st, root, iam.WithPartition(arn.Partition(region))), st.Close, nil
 }
 
 func adminCreateAccount(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -133,7 +145,7 @@ func adminCreateAccount(args []string, getenv func(string) string, stdout, stder
 		fmt.Fprintln(stderr, "keyward admin:", err)
 		return 1
 	}
-	dir, closeStore, err := openDirectory(*dataDir, true)
+	dir, closeStore, err := openDirectory(*dataDir, server.DefaultRegion, true)
 	if err != nil {
 		return fail(err)
 	}
@@ -169,10 +181,11 @@ func adminListPrincipals(args []string, getenv func(string) string, stdout, stde
 	fs := flag.NewFlagSet("keyward admin list-principals", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := dataDirFlag(fs, getenv)
+	region := regionFlag(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	dir, closeStore, err := openDirectory(*dataDir, false)
+	dir, closeStore, err := openDirectory(*dataDir, *region, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "keyward admin:", err)
 		return 1
@@ -194,7 +207,7 @@ func adminListPrincipals(args []string, getenv func(string) string, stdout, stde
 	}
 	for _, a := range inv {
 		fmt.Fprintf(tw, "account\t%s\t\tcreated %s\n", a.Account.ID, date(a.Account.Created))
-		fmt.Fprintf(tw, "  root\t%s\t%s\t\n", iam.RootARN(a.Account.ID), a.Account.ID)
+		fmt.Fprintf(tw, "  root\t%s\t%s\t\n", iam.RootARN(arn.Partition(*region), a.Account.ID), a.Account.ID)
 		keys(a, "")
 		for _, u := range a.Users {
 			fmt.Fprintf(tw, "  user\t%s\t%s\tcreated %s\n", u.ARN, u.ID, date(u.Created))

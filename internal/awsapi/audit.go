@@ -27,6 +27,7 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/audit"
 	"github.com/keyward/keyward/internal/iam"
 	"github.com/keyward/keyward/internal/keys"
@@ -380,7 +381,7 @@ func identity(c *kms.Caller) audit.UserIdentity {
 		AccountID:   c.Account,
 		AccessKeyID: c.AccessKeyID,
 	}
-	if u.Type == "" && c.ARN == iam.RootARN(c.Account) {
+	if u.Type == "" && arn.IsAccountRoot(c.ARN, c.Account) {
 		u.Type = iam.TypeRoot
 	}
 	switch u.Type {
@@ -539,13 +540,13 @@ func queryParameters(rawQuery string, body []byte) json.RawMessage {
 // by ARN (KeyId, SourceKeyId, KeyMetadata.Arn); otherwise the request's key
 // id or key ARN is used. Aliases are not resolved.
 func keyResources(dst []audit.Resource, ok bool, resp []byte, params json.RawMessage, region, account string) []audit.Resource {
-	add := func(arn string) {
+	add := func(keyARN string) {
 		for _, r := range dst {
-			if r.ARN == arn {
+			if r.ARN == keyARN {
 				return
 			}
 		}
-		dst = append(dst, audit.Resource{AccountID: arnAccount(arn), Type: audit.ResourceTypeKey, ARN: arn})
+		dst = append(dst, audit.Resource{AccountID: arnAccount(keyARN), Type: audit.ResourceTypeKey, ARN: keyARN})
 	}
 	if ok && len(resp) > 0 && bytes.IndexByte(resp[1:], '{') < 0 && bytes.IndexByte(resp, '[') < 0 {
 		// A flat object (every cryptographic operation's response): no
@@ -614,12 +615,16 @@ func flatString(b []byte, prefix string) string {
 	return string(v[:j])
 }
 
-// isKeyARN reports whether s is arn:aws:kms:<region>:<account>:key/<id>.
+// isKeyARN reports whether s is arn:PARTITION:kms:<region>:<account>:key/<id>.
 func isKeyARN(s string) bool {
-	if !strings.HasPrefix(s, "arn:aws:kms:") {
+	rest, ok := strings.CutPrefix(s, "arn:")
+	p := strings.IndexByte(rest, ':')
+	if !ok || p <= 0 {
 		return false
 	}
-	rest := s[len("arn:aws:kms:"):]
+	if rest, ok = strings.CutPrefix(rest[p+1:], "kms:"); !ok {
+		return false
+	}
 	i := strings.IndexByte(rest, ':')
 	if i <= 0 {
 		return false

@@ -21,6 +21,7 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/audit"
 	"github.com/keyward/keyward/internal/iam"
 	"github.com/keyward/keyward/internal/kms"
@@ -99,7 +100,7 @@ func (h *Handler) serveCloudTrail(w http.ResponseWriter, r *http.Request, reqID,
 // caller's identity policies, as AWS does for CloudTrail: the account root
 // may; anyone else needs an Allow and no Deny.
 func authorizeIdentity(c *kms.Caller, action, region string) error {
-	if c.Type == iam.TypeRoot || (c.Type == "" && c.ARN == iam.RootARN(c.Account)) {
+	if c.Type == iam.TypeRoot || (c.Type == "" && arn.IsAccountRoot(c.ARN, c.Account)) {
 		return nil
 	}
 	r := &policy.Request{

@@ -180,14 +180,14 @@ func (d *Directory) Inventory(ctx context.Context) ([]AccountInventory, error) {
 				return err
 			}
 			for _, u := range users {
-				inv.Users = append(inv.Users, u.public())
+				inv.Users = append(inv.Users, u.public(d.partition))
 			}
 			roles, err := listRoles(tx, a.ID)
 			if err != nil {
 				return err
 			}
 			for _, r := range roles {
-				inv.Roles = append(inv.Roles, r.public())
+				inv.Roles = append(inv.Roles, r.public(d.partition))
 			}
 			out = append(out, inv)
 		}

@@ -12,7 +12,7 @@ func FuzzParseRoleARN(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		acct, name, ok := parseRoleARN(s)
+		acct, name, ok := parseRoleARN("aws", s)
 		if !ok {
 			return
 		}

@@ -102,9 +102,10 @@ type Caller struct {
 // Directory stores principals and credentials and answers Lookup. It is safe
 // for concurrent use.
 type Directory struct {
-	store   store.Store
-	wrapper keystore.Wrapper
-	now     func() time.Time
+	store     store.Store
+	wrapper   keystore.Wrapper
+	now       func() time.Time
+	partition string // of every ARN this Directory prints: aws, aws-cn, ...
 
 	// The cache maps access key ids to their unwrapped secret and resolved
 	// principal. Writers bump gen and clear the cache after they commit;
@@ -133,9 +134,15 @@ func WithClock(now func() time.Time) Option {
 	return func(d *Directory) { d.now = now }
 }
 
+// WithPartition sets the partition of the ARNs the Directory gives its
+// principals (arn.Partition of the server's region); the default is "aws".
+func WithPartition(p string) Option {
+	return func(d *Directory) { d.partition = p }
+}
+
 // New returns a Directory over s, wrapping secrets with w.
 func New(s store.Store, w keystore.Wrapper, opts ...Option) *Directory {
-	d := &Directory{store: s, wrapper: w, now: time.Now, cache: map[string]*cred{}}
+	d := &Directory{store: s, wrapper: w, now: time.Now, partition: "aws", cache: map[string]*cred{}}
 	for _, o := range opts {
 		o(d)
 	}
@@ -227,14 +234,14 @@ func (d *Directory) loadAccessKey(ctx context.Context, akid string) (*cred, erro
 		}
 		k.normalize()
 		if k.UserName == "" {
-			p = rootPrincipal(k.Account)
+			p = rootPrincipal(d.partition, k.Account)
 			return nil
 		}
 		u, err := getUser(tx, k.Account, k.UserName)
 		if err != nil {
 			return err
 		}
-		p, err = u.principal()
+		p, err = u.principal(d.partition)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrUnknownAccessKey) {
@@ -250,12 +257,14 @@ func (d *Directory) loadAccessKey(ctx context.Context, akid string) (*cred, erro
 }
 
 // rootPrincipal is the root user of account.
-func rootPrincipal(account string) Principal {
-	return Principal{Account: account, ARN: RootARN(account), UserID: account, Type: TypeRoot}
+func rootPrincipal(partition, account string) Principal {
+	return Principal{Account: account, ARN: RootARN(partition, account), UserID: account, Type: TypeRoot}
 }
 
 // RootARN is the ARN of an account's root principal.
-func RootARN(account string) string { return "arn:aws:iam::" + account + ":root" }
+func RootARN(partition, account string) string {
+	return "arn:" + partition + ":iam::" + account + ":root"
+}
 
 // Store layout. Names are keyed in lower case because IAM names are unique
 // without regard to case; records keep the case they were created with.

@@ -291,7 +291,7 @@ func TestAuthorizeIAMCalls(t *testing.T) {
 		t.Errorf("reader GetUser() = %+v, %v", u, err)
 	}
 	u, err = f.d.GetUser(ctx, f.root, "")
-	if err != nil || u.ARN != RootARN(acct) || u.ID != acct || u.Name != "" {
+	if err != nil || u.ARN != RootARN("aws", acct) || u.ID != acct || u.Name != "" {
 		t.Errorf("root GetUser() = %+v, %v", u, err)
 	}
 }

@@ -46,15 +46,17 @@ const (
 	maxSessionDuration     = 43200
 )
 
-func roleARN(account, path, name string) string {
-	return "arn:aws:iam::" + account + ":role" + path + name
+func roleARN(partition, account, path, name string) string {
+	return "arn:" + partition + ":iam::" + account + ":role" + path + name
 }
 
-func (r *roleRecord) arn() string { return roleARN(r.Account, r.Path, r.Name) }
+func (r *roleRecord) arn(partition string) string {
+	return roleARN(partition, r.Account, r.Path, r.Name)
+}
 
-func (r *roleRecord) public() Role {
+func (r *roleRecord) public(partition string) Role {
 	return Role{
-		Account: r.Account, Path: r.Path, Name: r.Name, ID: r.ID, ARN: r.arn(), Description: r.Description,
+		Account: r.Account, Path: r.Path, Name: r.Name, ID: r.ID, ARN: r.arn(partition), Description: r.Description,
 		Created: r.Created, TrustPolicy: r.TrustPolicy, MaxSessionDuration: r.MaxSessionDuration, Tags: r.Tags,
 	}
 }
@@ -96,9 +98,9 @@ func (d *Directory) findRole(tx store.Tx, c *Caller, action, name string) (*role
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	resource := roleARN(c.Account, "/", name)
+	resource := roleARN(d.partition, c.Account, "/", name)
 	if r != nil {
-		resource = r.arn()
+		resource = r.arn(d.partition)
 	}
 	if err := d.authorize(c, action, resource); err != nil {
 		return nil, err
@@ -184,7 +186,7 @@ func (d *Directory) CreateRole(ctx context.Context, c *Caller, in *CreateRoleInp
 	if err := checkTrust("assumeRolePolicyDocument", in.AssumeRolePolicyDocument); err != nil {
 		return nil, err
 	}
-	if err := d.authorize(c, "iam:CreateRole", roleARN(c.Account, path, in.RoleName)); err != nil {
+	if err := d.authorize(c, "iam:CreateRole", roleARN(d.partition, c.Account, path, in.RoleName)); err != nil {
 		return nil, err
 	}
 	r := &roleRecord{
@@ -202,7 +204,7 @@ func (d *Directory) CreateRole(ctx context.Context, c *Caller, in *CreateRoleInp
 	if err != nil {
 		return nil, err
 	}
-	pub := r.public()
+	pub := r.public(d.partition)
 	return &pub, nil
 }
 
@@ -214,7 +216,7 @@ func (d *Directory) GetRole(ctx context.Context, c *Caller, name string) (*Role,
 		if err != nil {
 			return err
 		}
-		out = r.public()
+		out = r.public(d.partition)
 		return nil
 	})
 	if err != nil {
@@ -237,7 +239,7 @@ func (d *Directory) ListRoles(ctx context.Context, c *Caller, in *ListInput) (*R
 	if err != nil {
 		return nil, err
 	}
-	if err := d.authorize(c, "iam:ListRoles", "arn:aws:iam::"+c.Account+":role"+prefix); err != nil {
+	if err := d.authorize(c, "iam:ListRoles", "arn:"+d.partition+":iam::"+c.Account+":role"+prefix); err != nil {
 		return nil, err
 	}
 	out := &RoleList{}
@@ -248,7 +250,7 @@ func (d *Directory) ListRoles(ctx context.Context, c *Caller, in *ListInput) (*R
 		}
 		page, truncated, marker := pageByName(rs, func(r *roleRecord) (string, string) { return r.Name, r.Path }, prefix, after, max)
 		for _, r := range page {
-			out.Roles = append(out.Roles, r.public())
+			out.Roles = append(out.Roles, r.public(d.partition))
 		}
 		out.IsTruncated, out.Marker = truncated, marker
 		return nil

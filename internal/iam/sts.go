@@ -36,8 +36,8 @@ type sessionSecrets struct {
 
 func sessionAAD(akid string) []byte { return []byte("keyward/session/v1/" + akid) }
 
-func assumedRoleARN(account, role, session string) string {
-	return "arn:aws:sts::" + account + ":assumed-role/" + role + "/" + session
+func assumedRoleARN(partition, account, role, session string) string {
+	return "arn:" + partition + ":sts::" + account + ":assumed-role/" + role + "/" + session
 }
 
 func (d *Directory) loadSession(ctx context.Context, akid string) (*cred, error) {
@@ -77,8 +77,8 @@ func (d *Directory) loadSession(ctx context.Context, akid string) (*cred, error)
 	// (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html).
 	tags := tagMap(mergeTags(r.Tags, s.Tags))
 	p := Principal{
-		Account: s.Account, ARN: assumedRoleARN(s.Account, r.Name, s.SessionName), UserID: r.ID + ":" + s.SessionName,
-		Type: TypeAssumedRole, RoleARN: r.arn(), SessionName: s.SessionName, Tags: tags,
+		Account: s.Account, ARN: assumedRoleARN(d.partition, s.Account, r.Name, s.SessionName), UserID: r.ID + ":" + s.SessionName,
+		Type: TypeAssumedRole, RoleARN: r.arn(d.partition), SessionName: s.SessionName, Tags: tags,
 		SessionToken: sec.Token, Expires: s.Expires, Policies: pols,
 	}
 	return &cred{secret: []byte(sec.Secret), principal: p}, nil
@@ -112,9 +112,9 @@ const (
 	purgeEvery       = 10 * time.Minute
 )
 
-// parseRoleARN splits arn:aws:iam::ACCOUNT:role/PATH/NAME.
-func parseRoleARN(s string) (account, name string, ok bool) {
-	rest, ok := strings.CutPrefix(s, "arn:aws:iam::")
+// parseRoleARN splits arn:PARTITION:iam::ACCOUNT:role/PATH/NAME.
+func parseRoleARN(partition, s string) (account, name string, ok bool) {
+	rest, ok := strings.CutPrefix(s, "arn:"+partition+":iam::")
 	if !ok {
 		return "", "", false
 	}
@@ -164,7 +164,7 @@ func (d *Directory) AssumeRole(ctx context.Context, c *Caller, in *AssumeRoleInp
 			return nil, err
 		}
 	}
-	acct, name, ok := parseRoleARN(in.RoleARN)
+	acct, name, ok := parseRoleARN(d.partition, in.RoleARN)
 	if !ok {
 		return nil, &Error{Code: CodeValidation, Message: "Request ARN is invalid"}
 	}
@@ -181,14 +181,14 @@ func (d *Directory) AssumeRole(ctx context.Context, c *Caller, in *AssumeRoleInp
 	})
 	// A role that does not exist is refused like one that does not trust
 	// the caller, so that callers cannot probe other accounts' roles.
-	if errors.Is(err, store.ErrNotFound) || err == nil && r.arn() != in.RoleARN {
+	if errors.Is(err, store.ErrNotFound) || err == nil && r.arn(d.partition) != in.RoleARN {
 		return nil, denied
 	} else if err != nil {
 		return nil, err
 	}
 	trust, err := policy.Parse([]byte(r.TrustPolicy), policy.TrustPolicy)
 	if err != nil {
-		return nil, fmt.Errorf("role %s: stored trust policy no longer parses: %w", r.arn(), err)
+		return nil, fmt.Errorf("role %s: stored trust policy no longer parses: %w", r.arn(d.partition), err)
 	}
 
 	now := d.Now()
@@ -251,7 +251,7 @@ func (d *Directory) AssumeRole(ctx context.Context, c *Caller, in *AssumeRoleInp
 	d.maybePurge(ctx, now)
 	return &Credentials{
 		AccessKeyID: id, SecretAccessKey: sec.Secret, SessionToken: sec.Token, Expiration: exp,
-		AssumedRoleID: r.ID + ":" + in.RoleSessionName, AssumedRoleARN: assumedRoleARN(acct, r.Name, in.RoleSessionName),
+		AssumedRoleID: r.ID + ":" + in.RoleSessionName, AssumedRoleARN: assumedRoleARN(d.partition, acct, r.Name, in.RoleSessionName),
 	}, nil
 }
 

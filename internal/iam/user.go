@@ -38,23 +38,25 @@ type userRecord struct {
 	Policies map[string]string `json:"policies,omitempty"` // inline policy name -> document as given
 }
 
-func userARN(account, path, name string) string {
-	return "arn:aws:iam::" + account + ":user" + path + name
+func userARN(partition, account, path, name string) string {
+	return "arn:" + partition + ":iam::" + account + ":user" + path + name
 }
 
-func (u *userRecord) arn() string { return userARN(u.Account, u.Path, u.Name) }
-
-func (u *userRecord) public() User {
-	return User{Account: u.Account, Path: u.Path, Name: u.Name, ID: u.ID, ARN: u.arn(), Created: u.Created, Tags: u.Tags}
+func (u *userRecord) arn(partition string) string {
+	return userARN(partition, u.Account, u.Path, u.Name)
 }
 
-func (u *userRecord) principal() (Principal, error) {
+func (u *userRecord) public(partition string) User {
+	return User{Account: u.Account, Path: u.Path, Name: u.Name, ID: u.ID, ARN: u.arn(partition), Created: u.Created, Tags: u.Tags}
+}
+
+func (u *userRecord) principal(partition string) (Principal, error) {
 	pols, err := parsePolicies(u.Policies)
 	if err != nil {
 		return Principal{}, err
 	}
 	return Principal{
-		Account: u.Account, ARN: u.arn(), UserID: u.ID, Type: TypeUser, UserName: u.Name,
+		Account: u.Account, ARN: u.arn(partition), UserID: u.ID, Type: TypeUser, UserName: u.Name,
 		Tags: tagMap(u.Tags), Policies: pols,
 	}, nil
 }
@@ -99,9 +101,9 @@ func (d *Directory) findUser(tx store.Tx, c *Caller, action, name string) (*user
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	resource := userARN(c.Account, "/", name)
+	resource := userARN(d.partition, c.Account, "/", name)
 	if u != nil {
-		resource = u.arn()
+		resource = u.arn(d.partition)
 	}
 	if err := d.authorize(c, action, resource); err != nil {
 		return nil, err
@@ -131,7 +133,7 @@ func (d *Directory) CreateUser(ctx context.Context, c *Caller, in *CreateUserInp
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if err := d.authorize(c, "iam:CreateUser", userARN(c.Account, path, in.UserName)); err != nil {
+	if err := d.authorize(c, "iam:CreateUser", userARN(d.partition, c.Account, path, in.UserName)); err != nil {
 		return nil, err
 	}
 	u := &userRecord{Account: c.Account, Path: path, Name: in.UserName, ID: newID("AIDA", 17), Created: d.Now(), Tags: in.Tags}
@@ -146,7 +148,7 @@ func (d *Directory) CreateUser(ctx context.Context, c *Caller, in *CreateUserInp
 	if err != nil {
 		return nil, err
 	}
-	pub := u.public()
+	pub := u.public(d.partition)
 	return &pub, nil
 }
 
@@ -179,7 +181,7 @@ func (d *Directory) GetUser(ctx context.Context, c *Caller, name string) (*User,
 		if err != nil {
 			return err
 		}
-		out = u.public()
+		out = u.public(d.partition)
 		return nil
 	})
 	if err != nil {
@@ -209,7 +211,7 @@ func (d *Directory) ListUsers(ctx context.Context, c *Caller, in *ListInput) (*U
 	if err != nil {
 		return nil, err
 	}
-	if err := d.authorize(c, "iam:ListUsers", "arn:aws:iam::"+c.Account+":user"+prefix); err != nil {
+	if err := d.authorize(c, "iam:ListUsers", "arn:"+d.partition+":iam::"+c.Account+":user"+prefix); err != nil {
 		return nil, err
 	}
 	out := &UserList{}
@@ -220,7 +222,7 @@ func (d *Directory) ListUsers(ctx context.Context, c *Caller, in *ListInput) (*U
 		}
 		page, truncated, marker := pageByName(us, func(u *userRecord) (string, string) { return u.Name, u.Path }, prefix, after, max)
 		for _, u := range page {
-			out.Users = append(out.Users, u.public())
+			out.Users = append(out.Users, u.public(d.partition))
 		}
 		out.IsTruncated, out.Marker = truncated, marker
 		return nil

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/keyward/keyward/internal/arn"
 )
 
 // State is a key's KeyState as AWS KMS names it.
@@ -143,14 +145,14 @@ func MaterialAAD(keyID string, version uint32) []byte {
 	return fmt.Appendf(nil, "keyward/key-material/v1/%s/%d", keyID, version)
 }
 
-// KeyARN formats a key ARN.
+// KeyARN formats a key ARN in the partition of region.
 func KeyARN(region, account, id string) string {
-	return "arn:aws:kms:" + region + ":" + account + ":key/" + id
+	return arn.Prefix(region) + "kms:" + region + ":" + account + ":key/" + id
 }
 
 // AliasARN formats an alias ARN; name includes the "alias/" prefix.
 func AliasARN(region, account, name string) string {
-	return "arn:aws:kms:" + region + ":" + account + ":" + name
+	return arn.Prefix(region) + "kms:" + region + ":" + account + ":" + name
 }
 
 // NewID returns a random (version 4) UUID, the form of AWS KMS key ids. It
@@ -223,9 +225,10 @@ func ParseRef(s string) (Ref, bool) {
 	case strings.HasPrefix(s, "alias/"):
 		return Ref{Kind: RefAliasName, Alias: s}, true
 	case strings.HasPrefix(s, "arn:"):
-		// arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>
+		// arn:PARTITION:kms:<region>:<account>:key/<id> or :alias/<name>,
+		// the partition being the region's (aws-cn for cn-north-1).
 		parts := strings.SplitN(s, ":", 6)
-		if len(parts) != 6 || parts[1] != "aws" || parts[2] != "kms" || parts[3] == "" || parts[4] == "" {
+		if len(parts) != 6 || parts[1] != arn.Partition(parts[3]) || parts[2] != "kms" || parts[3] == "" || parts[4] == "" {
 			return Ref{}, false
 		}
 		r := Ref{Region: parts[3], Account: parts[4]}

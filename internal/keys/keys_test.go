@@ -36,6 +36,10 @@ func TestParseRef(t *testing.T) {
 		{"arn:aws:kms:us-east-1:111122223333:alias/x", Ref{Kind: RefAliasARN, Region: "us-east-1", Account: "111122223333", Alias: "alias/x"}, true},
 		{"arn:aws:s3:us-east-1:111122223333:key/k", Ref{}, false},
 		{"arn:aws:kms:us-east-1:111122223333:grant/k", Ref{}, false},
+		{"arn:aws-cn:kms:cn-north-1:111122223333:key/k", Ref{Kind: RefKeyARN, Region: "cn-north-1", Account: "111122223333", KeyID: "k"}, true},
+		{"arn:aws-cn:kms:cn-northwest-1:111122223333:alias/x", Ref{Kind: RefAliasARN, Region: "cn-northwest-1", Account: "111122223333", Alias: "alias/x"}, true},
+		{"arn:aws:kms:cn-north-1:111122223333:key/k", Ref{}, false},   // partition not the region's
+		{"arn:aws-cn:kms:us-east-1:111122223333:key/k", Ref{}, false}, // likewise
 	}
 	for _, c := range cases {
 		got, ok := ParseRef(c.in)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/policy"
 )
 
@@ -29,7 +30,7 @@ func (c *Caller) principal() policy.Principal {
 }
 
 func (c *Caller) isRoot() bool {
-	return c.Type == "Root" || (c.Type == "" && c.ARN == "arn:aws:iam::"+c.Account+":root")
+	return c.Type == "Root" || (c.Type == "" && arn.IsAccountRoot(c.ARN, c.Account))
 }
 
 // request builds the policy request for action on resource with the global

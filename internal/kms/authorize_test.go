@@ -116,7 +116,7 @@ func TestAuthorizationThroughTheCore(t *testing.T) {
 	}
 	// The default policy reads back byte for byte as AWS writes it.
 	gp, _ = s.GetKeyPolicy(bg, root, &GetKeyPolicyRequest{KeyId: &id})
-	if gp.Policy != string(policy.DefaultKeyPolicy("111122223333")) {
+	if gp.Policy != string(policy.DefaultKeyPolicy("aws", "111122223333")) {
 		t.Errorf("default policy = %s", gp.Policy)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/keyspec"
 	"github.com/keyward/keyward/internal/policy"
@@ -118,7 +119,7 @@ func (s *Service) CreateKey(ctx context.Context, caller *Caller, req *CreateKeyR
 		}
 		k.Policy = *req.Policy
 	} else {
-		k.Policy = string(policy.DefaultKeyPolicy(k.Account))
+		k.Policy = string(policy.DefaultKeyPolicy(arn.Partition(k.Region), k.Account))
 	}
 	for _, t := range req.Tags {
 		k.Tags = append(k.Tags, keys.Tag{Key: t.TagKey, Value: t.TagValue})

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/policy"
 	"github.com/keyward/keyward/internal/store"
@@ -174,7 +175,7 @@ func checkGrantTokens(tokens []string) error {
 
 var (
 	grantNameRE = regexp.MustCompile(`^[a-zA-Z0-9:/_-]+$`)
-	principalRE = regexp.MustCompile(`^(arn:aws:(iam|sts)::[0-9]{12}:(root|user/.+|role/.+|assumed-role/.+)|[0-9]{12}|[a-z0-9.-]+\.amazonaws\.com)$`)
+	principalRE = regexp.MustCompile(`^(arn:aws(-cn|-us-gov)?:(iam|sts)::[0-9]{12}:(root|user/.+|role/.+|assumed-role/.+)|[0-9]{12}|[a-z0-9.-]+\.amazonaws\.com)$`)
 	grantIDRE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
@@ -299,7 +300,7 @@ func sameGrant(a, b *Grant) bool {
 func (g *Grant) entry(region string) GrantListEntry {
 	return GrantListEntry{
 		KeyId: keys.KeyARN(region, g.Account, g.KeyID), GrantId: g.ID, Name: g.Name, CreationDate: ts(g.Created),
-		GranteePrincipal: g.Grantee, RetiringPrincipal: g.Retiring, IssuingAccount: "arn:aws:iam::" + g.Account + ":root",
+		GranteePrincipal: g.Grantee, RetiringPrincipal: g.Retiring, IssuingAccount: arn.Prefix(region) + "iam::" + g.Account + ":root",
 		Operations: g.Operations, Constraints: g.Constraints,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/policy"
 	"github.com/keyward/keyward/internal/store"
@@ -121,7 +122,7 @@ func (s *Service) GetKeyPolicy(ctx context.Context, caller *Caller, req *GetKeyP
 	}
 	doc := e.key.Policy
 	if doc == "" {
-		doc = string(policy.DefaultKeyPolicy(e.key.Account))
+		doc = string(policy.DefaultKeyPolicy(arn.Partition(e.key.Region), e.key.Account))
 	}
 	return &GetKeyPolicyResponse{Policy: doc, PolicyName: "default"}, nil
 }

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/blob"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/keyspec"
@@ -195,7 +196,7 @@ func (s *Service) getKey(ctx context.Context, id string) (*cachedKey, error) {
 	e = &cachedKey{key: &k, material: make(map[uint32]blob.Secret, len(k.Versions)), aliases: aliases}
 	doc := []byte(k.Policy)
 	if k.Policy == "" {
-		doc = policy.DefaultKeyPolicy(k.Account)
+		doc = policy.DefaultKeyPolicy(arn.Partition(k.Region), k.Account)
 	}
 	if e.policy, err = policy.Parse(doc, policy.KeyPolicy); err != nil {
 		return nil, fmt.Errorf("parse key policy of %s: %w", k.ID, err)

@@ -338,9 +338,10 @@ func CheckLockout(p *Policy, req *Request, keyAccount string) error {
 // without one, byte for byte as GetKeyPolicy returns it
 // (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html,
 // https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam).
-// account is the 12-digit ID of the account that owns the key.
-func DefaultKeyPolicy(account string) []byte {
-	arn := appendString(nil, "arn:aws:iam::"+account+":root", true)
+// account is the 12-digit ID of the account that owns the key, partition
+// that of its region (aws, or aws-cn in the China Regions).
+func DefaultKeyPolicy(partition, account string) []byte {
+	arn := appendString(nil, "arn:"+partition+":iam::"+account+":root", true)
 	b := make([]byte, 0, 256)
 	b = append(b, "{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {\n      \"AWS\" : "...)
 	b = append(b, arn...)

@@ -76,7 +76,7 @@ const (
 	iamDenyAll    = `{"Sid":"NoKMS","Effect":"Deny","Action":"kms:*","Resource":"*"}`
 )
 
-var defaultPolicy = string(DefaultKeyPolicy(acct))
+var defaultPolicy = string(DefaultKeyPolicy("aws", acct))
 
 // keyStmt is a key policy statement "C" allowing alice kms:Encrypt under one condition.
 func keyStmt(cond string) string {
@@ -90,7 +90,7 @@ type kmsCase struct {
 	res    string // default keyARN
 	ec     map[string]string
 	ctx    map[string][]string
-	kp     string // key policy; default DefaultKeyPolicy(acct)
+	kp     string // key policy; default DefaultKeyPolicy("aws", acct)
 	ids    []string
 	grants []Grant
 	ng     *Grant
@@ -522,7 +522,7 @@ func TestDefaultKeyPolicy(t *testing.T) {
 	// Byte for byte the GetKeyPolicy output of a key created without a policy
 	// (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html).
 	want := "{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {\n      \"AWS\" : \"arn:aws:iam::111122223333:root\"\n    },\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  } ]\n}"
-	if got := string(DefaultKeyPolicy(acct)); got != want {
+	if got := string(DefaultKeyPolicy("aws", acct)); got != want {
 		t.Errorf("DefaultKeyPolicy(%q) = %q, want %q", acct, got, want)
 	}
 	p := mustParse(t, want, KeyPolicy)
@@ -530,7 +530,7 @@ func TestDefaultKeyPolicy(t *testing.T) {
 		t.Errorf("Evaluate(default policy) = %v, %q", e, sid)
 	}
 	// An account ID cannot break out of its JSON string.
-	if _, err := Parse(DefaultKeyPolicy(`1"}`), KeyPolicy); err == nil {
+	if _, err := Parse(DefaultKeyPolicy("aws", `1"}`), KeyPolicy); err == nil {
 		t.Errorf("Parse(DefaultKeyPolicy with a quote) succeeded, want an invalid principal")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/awsapi"
 	"github.com/keyward/keyward/internal/iam"
 	"github.com/keyward/keyward/internal/keystore"
@@ -79,7 +80,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	dir := iam.New(st, root)
+	dir := iam.New(st, root, iam.WithPartition(arn.Partition(cfg.Region)))
 	s.sched = scheduler.New(st, scheduler.Options{Clock: cfg.Clock, Logger: log})
 	s.aud.usage = awsapi.NewUsageIndex() // filled by openAudit
 	svc, err := kms.New(kms.Config{Region: cfg.Region, Store: st, Wrapper: root, Logger: log, Scheduler: s.sched, Clock: cfg.Clock,
@@ -136,7 +137,7 @@ func (s *Server) bootstrap(ctx context.Context, st store.Store, root keystore.Wr
 		}
 		return nil
 	}
-	dir := iam.New(st, root)
+	dir := iam.New(st, root, iam.WithPartition(arn.Partition(s.cfg.Region)))
 	akid, secret, err := dir.EnsureAccount(ctx, s.cfg.AccountID, time.Now().UTC())
 	if err != nil {
 		return err
