@@ -379,6 +379,15 @@ func TestAuditServiceEventAndMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// The fsync histogram counts every fsync of a log file.
+	value := func(name string) string {
+		_, v, _ := strings.Cut(string(m), "\n"+name+" ")
+		v, _, _ = strings.Cut(v, "\n")
+		return v
+	}
+	if n := value("keyward_audit_fsync_seconds_count"); n == "" || n == "0" || n != value("keyward_audit_fsyncs_total") || n != value(`keyward_audit_fsync_seconds_bucket{le="+Inf"}`) {
+		t.Errorf("fsync histogram count %q, fsyncs_total %q", n, value("keyward_audit_fsyncs_total"))
+	}
 
 	e.stop()
 	evs := trail(t, e.dataDir)

@@ -118,6 +118,7 @@ func readLines(t testing.TB, path string) [][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	data = trimZeros(data) // a crashed writer's preallocated tail
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	if len(lines[len(lines)-1]) == 0 {
 		lines = lines[:len(lines)-1]
@@ -192,4 +193,24 @@ func hasProblem(rep *Report, want Problem) bool {
 	return slices.ContainsFunc(rep.Problems, func(p Problem) bool {
 		return p.Kind == want.Kind && p.File == want.File && p.Seq == want.Seq && (want.Line == 0 || p.Line == want.Line)
 	})
+}
+
+// recordsEnd is the size of the file at path without the zero tail a
+// crashed writer leaves.
+func recordsEnd(t testing.TB, path string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(trimZeros(data)))
+}
+
+// cutZeros removes the zero tail of the file at path, as closing a file
+// does.
+func cutZeros(t testing.TB, path string) {
+	t.Helper()
+	if err := os.Truncate(path, recordsEnd(t, path)); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -84,6 +84,13 @@ type Stats struct {
 	Seq           uint64        // sequence number of the last record
 	Broken        bool          // the Log stopped after a write error
 	LastDigestErr string        // the last digest error, if any
+
+	// FsyncBuckets[i] counts the fsyncs of log files that took at most
+	// FsyncBounds[i] (cumulative, as a Prometheus histogram);
+	// FsyncCount is all of them and FsyncSeconds their total duration.
+	FsyncBuckets []uint64
+	FsyncCount   uint64
+	FsyncSeconds float64
 }
 
 // Log is an append-only, hash-chained, signed audit log in a directory.
@@ -112,6 +119,8 @@ type Log struct {
 	lastBatch, lastFsync                atomic.Int64
 	lastSeq                             atomic.Uint64
 	lastDigestErr                       atomic.Pointer[string]
+	fsyncHist                           [len(FsyncBounds) + 1]atomic.Uint64 // per bucket, not cumulative; last is +Inf
+	fsyncNanos                          atomic.Uint64
 
 	// Owned by the writer goroutine once Open returns.
 	seq        uint64
@@ -140,6 +149,7 @@ var requestPool = sync.Pool{New: func() any {
 
 type segment struct {
 	f        *os.File
+	zf       *zeroFiller // nil with InsecureSkipFsync
 	name     string
 	created  time.Time
 	size     int64
@@ -329,6 +339,14 @@ func (l *Log) Stats() Stats {
 	if p := l.lastDigestErr.Load(); p != nil {
 		s.LastDigestErr = *p
 	}
+	s.FsyncBuckets = make([]uint64, len(FsyncBounds))
+	var n uint64
+	for i := range FsyncBounds {
+		n += l.fsyncHist[i].Load()
+		s.FsyncBuckets[i] = n
+	}
+	s.FsyncCount = n + l.fsyncHist[len(FsyncBounds)].Load()
+	s.FsyncSeconds = time.Duration(l.fsyncNanos.Load()).Seconds()
 	return s
 }
 
@@ -467,7 +485,13 @@ func (l *Log) flush(buf []byte, now time.Time) error {
 	if len(buf) == 0 {
 		return nil
 	}
-	if _, err := l.cur.f.Write(buf); err != nil {
+	var err error
+	if l.cur.zf != nil {
+		err = l.cur.zf.write(buf)
+	} else {
+		_, err = l.cur.f.WriteAt(buf, l.cur.size)
+	}
+	if err != nil {
 		return err
 	}
 	l.cur.sum.Write(buf)
@@ -481,14 +505,16 @@ func (l *Log) flush(buf []byte, now time.Time) error {
 	if err := fdatasync(l.cur.f); err != nil {
 		return err
 	}
-	l.lastFsync.Store(int64(time.Since(start)))
+	d := time.Since(start)
+	l.lastFsync.Store(int64(d))
+	l.observeFsync(d)
 	l.nFsyncs.Add(1)
 	return nil
 }
 
 func (l *Log) openSegment(now time.Time) error {
 	name := logName(l.seq+1, now)
-	f, err := os.OpenFile(filepath.Join(l.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(filepath.Join(l.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -499,6 +525,9 @@ func (l *Log) openSegment(now time.Time) error {
 		return err
 	}
 	l.cur = &segment{f: f, name: name, created: now, sum: sha256.New()}
+	if !l.opts.InsecureSkipFsync {
+		l.cur.zf = newZeroFiller(f)
+	}
 	l.files = append(l.files, fileRef{name: name, firstSeq: l.seq + 1})
 	return nil
 }
@@ -511,6 +540,12 @@ func (l *Log) closeSegment() error {
 		return nil
 	}
 	l.cur = nil
+	if s.zf != nil {
+		if err := s.zf.close(true); err != nil {
+			s.f.Close()
+			return err
+		}
+	}
 	if err := s.f.Close(); err != nil {
 		return err
 	}
@@ -573,12 +608,18 @@ func (l *Log) digestNow(reason string) error {
 func (l *Log) finish() error {
 	if l.crashed {
 		if l.cur != nil {
+			if l.cur.zf != nil {
+				l.cur.zf.abandon()
+			}
 			l.cur.f.Close()
 		}
 		return nil
 	}
 	if err := l.brokenErr(); err != nil {
 		if l.cur != nil {
+			if l.cur.zf != nil {
+				l.cur.zf.abandon()
+			}
 			l.cur.f.Close()
 		}
 		return err
@@ -758,4 +799,18 @@ func newLogID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// FsyncBounds are the upper bounds, in seconds, of the fsync latency
+// buckets in Stats.
+var FsyncBounds = [...]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}
+
+func (l *Log) observeFsync(d time.Duration) {
+	s := d.Seconds()
+	i := 0
+	for i < len(FsyncBounds) && s > FsyncBounds[i] {
+		i++
+	}
+	l.fsyncHist[i].Add(1)
+	l.fsyncNanos.Add(uint64(d))
 }

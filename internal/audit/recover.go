@@ -105,6 +105,13 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
+	padded := false
+	if isLast {
+		// The live file when the writer stopped: records, then the zeros
+		// preallocation wrote ahead of them.
+		trimmed := trimZeros(data)
+		padded, data = len(trimmed) < len(data), trimmed
+	}
 	if len(data) == 0 {
 		// A crash right after the file was created: nothing in it was
 		// ever acknowledged.
@@ -144,6 +151,11 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 		}
 		break
 	}
+	if padded && off == len(data) {
+		if err := cutFile(path, int64(off)); err != nil {
+			return fmt.Errorf("audit: recover %s: %w", name, err)
+		}
+	}
 	if off == 0 {
 		return os.Remove(path)
 	}
@@ -167,19 +179,24 @@ func (l *Log) truncate(name string, data []byte, off int) error {
 		Time:    l.now().UTC(),
 	}
 	l.unsigned = l.recovery
-	f, err := os.OpenFile(filepath.Join(l.dir, name), os.O_WRONLY, 0)
-	if err != nil {
+	if err := cutFile(filepath.Join(l.dir, name), int64(off)); err != nil {
 		return fmt.Errorf("audit: recover %s: %w", name, err)
 	}
-	err = f.Truncate(int64(off))
+	return nil
+}
+
+// cutFile truncates the file at path to size, durably.
+func cutFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("audit: recover %s: %w", name, err)
-	}
-	return nil
+	return err
 }

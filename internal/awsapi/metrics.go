@@ -143,6 +143,7 @@ var (
 	descAuditQueue      = prometheus.NewDesc("keyward_audit_queue_depth", "Audit records waiting for the writer.", nil, nil)
 	descAuditLastBatch  = prometheus.NewDesc("keyward_audit_last_batch_records", "Records in the last group commit.", nil, nil)
 	descAuditLastFsync  = prometheus.NewDesc("keyward_audit_last_fsync_seconds", "Duration of the last fsync of an audit log file.", nil, nil)
+	descAuditFsync      = prometheus.NewDesc("keyward_audit_fsync_seconds", "Duration of fsyncs of audit log files (each makes a batch of records durable).", nil, nil)
 	descAuditDigests    = prometheus.NewDesc("keyward_audit_digests_total", "Signed digests written since start.", nil, nil)
 	descAuditDigestErrs = prometheus.NewDesc("keyward_audit_digest_errors_total", "Digests that failed (retried at the next interval).", nil, nil)
 	descAuditDeleteErrs = prometheus.NewDesc("keyward_audit_delete_errors_total", "Retention deletions that failed.", nil, nil)
@@ -152,7 +153,7 @@ var (
 
 func (c auditCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAuditRecords, descAuditBytes, descAuditBatches, descAuditFsyncs, descAuditQueue,
-		descAuditLastBatch, descAuditLastFsync, descAuditDigests, descAuditDigestErrs, descAuditDeleteErrs, descAuditSeq, descAuditBroken} {
+		descAuditLastBatch, descAuditLastFsync, descAuditFsync, descAuditDigests, descAuditDigestErrs, descAuditDeleteErrs, descAuditSeq, descAuditBroken} {
 		ch <- d
 	}
 }
@@ -170,6 +171,11 @@ func (c auditCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descAuditQueue, float64(s.QueueDepth))
 	gauge(descAuditLastBatch, float64(s.LastBatch))
 	gauge(descAuditLastFsync, s.LastFsync.Seconds())
+	buckets := make(map[float64]uint64, len(audit.FsyncBounds))
+	for i, b := range audit.FsyncBounds {
+		buckets[b] = s.FsyncBuckets[i]
+	}
+	ch <- prometheus.MustNewConstHistogram(descAuditFsync, s.FsyncCount, s.FsyncSeconds, buckets)
 	counter(descAuditDigests, float64(s.Digests))
 	counter(descAuditDigestErrs, float64(s.DigestErrors))
 	counter(descAuditDeleteErrs, float64(s.DeleteErrors))

@@ -1,0 +1,136 @@
+package audit
+
+import (
+	"bytes"
+	"os"
+	"sync"
+)
+
+// Preallocation.
+//
+// Every acknowledged record costs the caller one fdatasync of the log file
+// (shared by the batch). Appending makes that fdatasync also commit a
+// journal transaction for the file's new size and blocks; overwriting
+// blocks that were already written and synced needs only the data flush.
+// Measured on this project's CI machine (ext4, 4 KiB write + fdatasync in a
+// loop): 0.45–1.2 ms appending against 0.25–0.42 ms overwriting. With
+// clients waiting on the fsync, that latency is the request rate's ceiling.
+//
+// So a zeroFiller keeps the live file zero-filled and synced ahead of the
+// records, from its own goroutine, and the file is cut back to its records
+// when it is closed. Records are JSON lines and never contain a NUL byte,
+// which makes the zero tail a crash leaves behind unambiguous: recovery,
+// Verify and Query strip it (see trimZeros) before looking for a torn
+// record.
+const (
+	fillChunk = 256 << 10 // zeros written per call, so the writer never waits long for the lock
+	fillAhead = 4 << 20   // zeros kept beyond the records
+)
+
+var zeroChunk = make([]byte, fillChunk)
+
+// zeroFiller owns the write offset of a live log file. The writer appends
+// records through write; the filler goroutine writes zeros only beyond the
+// records, under the same lock, so it can never overwrite one.
+type zeroFiller struct {
+	f      *os.File
+	mu     sync.Mutex
+	end    int64 // end of the records: where the next write goes
+	zeroed int64 // end of the zeros written so far (>= end)
+	failed bool  // a zero write failed; stop filling, the writer just appends
+
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newZeroFiller(f *os.File) *zeroFiller {
+	z := &zeroFiller{f: f, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go z.run()
+	z.wake <- struct{}{}
+	return z
+}
+
+// write appends records at the end of the file and wakes the filler when
+// the zeros ahead run short.
+func (z *zeroFiller) write(buf []byte) error {
+	z.mu.Lock()
+	n, err := z.f.WriteAt(buf, z.end)
+	z.end += int64(n)
+	z.zeroed = max(z.zeroed, z.end)
+	short := !z.failed && z.zeroed-z.end < fillAhead/2
+	z.mu.Unlock()
+	if short {
+		select {
+		case z.wake <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+func (z *zeroFiller) run() {
+	defer close(z.done)
+	for {
+		select {
+		case <-z.stop:
+			return
+		case <-z.wake:
+		}
+		wrote := false
+		for {
+			z.mu.Lock()
+			if z.failed || z.zeroed-z.end >= fillAhead {
+				z.mu.Unlock()
+				break
+			}
+			_, err := z.f.WriteAt(zeroChunk, z.zeroed)
+			if err != nil {
+				z.failed = true // e.g. a full disk: records still go in, by appending
+			} else {
+				z.zeroed += fillChunk
+				wrote = true
+			}
+			z.mu.Unlock()
+			select {
+			case <-z.stop:
+				return
+			default:
+			}
+		}
+		if wrote {
+			// Make the blocks and the size durable now, so that the
+			// writer's fdatasyncs find no metadata to commit.
+			fdatasync(z.f)
+		}
+	}
+}
+
+// close stops the filler and cuts the file back to its records. sync says
+// whether to make the cut durable.
+func (z *zeroFiller) close(sync bool) error {
+	close(z.stop)
+	<-z.done
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if err := z.f.Truncate(z.end); err != nil {
+		return err
+	}
+	if sync {
+		return fdatasync(z.f)
+	}
+	return nil
+}
+
+// trimZeros returns data without the zero tail that preallocation leaves in
+// a file that was live when the writer stopped.
+func trimZeros(data []byte) []byte {
+	return bytes.TrimRight(data, "\x00")
+}
+
+// abandon stops the filler and leaves the file as a crash would: records,
+// then zeros.
+func (z *zeroFiller) abandon() {
+	close(z.stop)
+	<-z.done
+}

@@ -1,0 +1,85 @@
+package audit
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestPreallocation checks that the live file is zero-filled ahead of its
+// records, that Query reads past the zeros while the writer runs, and that
+// Close cuts the file back to its records so Verify sees what a digest
+// lists.
+func TestPreallocation(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	appendN(t, l, 0, 5)
+	logs := listFiles(t, dir, logPrefix)
+	live := filepath.Join(dir, logs[len(logs)-1])
+	end := recordsEnd(t, live)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := os.Stat(live)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() >= end+fillAhead/2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live file is %d bytes with %d of records; no zeros were preallocated", st.Size(), end)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := len(queryAll(t, dir, Filter{})); got != 5 {
+		t.Errorf("Query on the live log found %d records, want 5", got)
+	}
+	appendN(t, l, 5, 5)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() != recordsEnd(t, live) || st.Size() == 0 {
+		t.Errorf("closed file is %d bytes, want its %d bytes of records", st.Size(), recordsEnd(t, live))
+	}
+	if rep := mustVerify(t, dir); rep.Records != 10 || rep.TornTail != "" {
+		t.Errorf("Verify = %+v, want 10 records and no torn tail", rep)
+	}
+}
+
+// TestPreallocationSkippedWithoutFsync: the insecure benchmark mode writes
+// no zeros, since it makes nothing durable anyway.
+func TestPreallocationSkippedWithoutFsync(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{InsecureSkipFsync: true})
+	appendN(t, l, 0, 3)
+	logs := listFiles(t, dir, logPrefix)
+	live := filepath.Join(dir, logs[len(logs)-1])
+	time.Sleep(50 * time.Millisecond)
+	st, err := os.Stat(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() != recordsEnd(t, live) {
+		t.Errorf("file is %d bytes with %d of records; want no zeros", st.Size(), recordsEnd(t, live))
+	}
+	l.Close()
+}
+
+func TestTrimZeros(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"\x00\x00", ""},
+		{"a\n", "a\n"},
+		{"a\n\x00\x00\x00", "a\n"},
+		{"a\n\x00b\x00", "a\n\x00b"},
+	} {
+		if got := string(trimZeros([]byte(tc.in))); got != tc.want {
+			t.Errorf("trimZeros(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
