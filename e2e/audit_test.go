@@ -466,4 +466,11 @@ func TestAuditAssumedRoleIdentity(t *testing.T) {
 		u.SessionContext.SessionIssuer.UserName != "worker" || u.SessionContext.SessionIssuer.Type != "Role" || list.ErrorCode != "AccessDeniedException" {
 		t.Errorf("ListKeys by a role session: userIdentity = %+v (issuer %+v)", u, u.SessionContext)
 	}
+	// The session's creation date is when AssumeRole issued it: the
+	// credentials expire an hour (the default duration) later.
+	if u.SessionContext != nil {
+		if got, want := u.SessionContext.Attributes.CreationDate, c.Expiration.Add(-time.Hour); got.Sub(want).Abs() > 2*time.Second {
+			t.Errorf("sessionContext.attributes.creationDate = %v, want about %v", got, want)
+		}
+	}
 }

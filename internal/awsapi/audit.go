@@ -255,7 +255,8 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 		ev.RecipientAccountID = x.caller.Account
 	case x.qcaller != nil:
 		c := &kms.Caller{Account: x.qcaller.Account, ARN: x.qcaller.ARN, AccessKeyID: x.qcaller.AccessKeyID,
-			UserID: x.qcaller.UserID, Type: x.qcaller.Type, UserName: x.qcaller.UserName, RoleARN: x.qcaller.RoleARN}
+			UserID: x.qcaller.UserID, Type: x.qcaller.Type, UserName: x.qcaller.UserName, RoleARN: x.qcaller.RoleARN,
+			SessionCreated: x.qcaller.SessionCreated}
 		ev.UserIdentity = identity(c)
 		ev.RecipientAccountID = c.Account
 	default:
@@ -401,8 +402,7 @@ func identity(c *kms.Caller) audit.UserIdentity {
 				AccountID:   c.Account,
 				UserName:    c.RoleARN[strings.LastIndexByte(c.RoleARN, '/')+1:],
 			},
-			// The session's creation time is not known here; it is
-			// written as the zero time (0001-01-01T00:00:00Z).
+			Attributes: audit.SessionAttributes{CreationDate: c.SessionCreated.UTC()},
 		}
 	}
 	return u

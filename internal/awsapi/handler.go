@@ -157,7 +157,7 @@ func (h *Handler) authenticate(r *http.Request, body []byte, service string) (*k
 		Account: p.Account, ARN: p.ARN, AccessKeyID: res.AccessKeyID, SourceIP: sourceIP(r),
 		// Authorization: the principal as iam.Directory.Lookup resolved it.
 		// Tags and Policies are shared with the directory's cache: read-only.
-		UserID: p.UserID, Type: p.Type, UserName: p.UserName, RoleARN: p.RoleARN,
+		UserID: p.UserID, Type: p.Type, UserName: p.UserName, RoleARN: p.RoleARN, SessionCreated: p.SessionCreated,
 		Tags: p.Tags, Policies: p.Policies, SecureTransport: r.TLS != nil,
 	}, nil
 }

@@ -68,6 +68,9 @@ type Principal struct {
 	// for assumed-role sessions.
 	RoleARN     string `json:"roleArn,omitempty"`
 	SessionName string `json:"sessionName,omitempty"`
+	// SessionCreated is when an assumed-role session was issued; CloudTrail
+	// records it as sessionContext.attributes.creationDate.
+	SessionCreated time.Time `json:"sessionCreated,omitzero"`
 	// Tags are the user's tags, or for a session the role's tags overridden
 	// by the session tags. Keys keep their case; compare them without it.
 	Tags map[string]string `json:"tags,omitempty"`

@@ -78,7 +78,7 @@ func (d *Directory) loadSession(ctx context.Context, akid string) (*cred, error)
 	tags := tagMap(mergeTags(r.Tags, s.Tags))
 	p := Principal{
 		Account: s.Account, ARN: assumedRoleARN(d.partition, s.Account, r.Name, s.SessionName), UserID: r.ID + ":" + s.SessionName,
-		Type: TypeAssumedRole, RoleARN: r.arn(d.partition), SessionName: s.SessionName, Tags: tags,
+		Type: TypeAssumedRole, RoleARN: r.arn(d.partition), SessionName: s.SessionName, SessionCreated: s.Created, Tags: tags,
 		SessionToken: sec.Token, Expires: s.Expires, Policies: pols,
 	}
 	return &cred{secret: []byte(sec.Secret), principal: p}, nil

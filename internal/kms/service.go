@@ -43,6 +43,7 @@ type Caller struct {
 	Type            string            // "Root", "IAMUser" or "AssumedRole"; "" is treated as "Root" when ARN is the root ARN
 	UserName        string            // IAM user name
 	RoleARN         string            // the role of an assumed-role session
+	SessionCreated  time.Time         // when an assumed-role session was issued
 	Tags            map[string]string // principal tags (user tags, or role and session tags)
 	Policies        []*policy.Policy  // the caller's identity policies
 	SecureTransport bool              // the request came over TLS
