@@ -1,6 +1,19 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/ecdh"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,5 +114,232 @@ func TestChinaRegionPartition(t *testing.T) {
 	ar := must[*sts.AssumeRoleOutput](t)(st.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: r.Role.Arn, RoleSessionName: aws.String("s1")}))
 	if *ar.AssumedRoleUser.Arn != "arn:aws-cn:sts::"+testAccount+":assumed-role/ops/s1" {
 		t.Errorf("AssumeRole Arn = %s", *ar.AssumedRoleUser.Arn)
+	}
+}
+
+// sm2Curve is the SM2 curve (GB/T 32918.5) as generic crypto/elliptic
+// parameters: its a is p-3, which CurveParams assumes. The test uses it as
+// an implementation of the curve independent of the server's.
+func sm2Curve() *elliptic.CurveParams {
+	h := func(s string) *big.Int { n, _ := new(big.Int).SetString(s, 16); return n }
+	return &elliptic.CurveParams{
+		Name:    "SM2",
+		BitSize: 256,
+		P:       h("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF"),
+		N:       h("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123"),
+		B:       h("28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93"),
+		Gx:      h("32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7"),
+		Gy:      h("BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0"),
+	}
+}
+
+var (
+	oidECPublicKey = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	oidSM2Curve    = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301}
+)
+
+// sm2SPKI parses an SM2 SubjectPublicKeyInfo with encoding/asn1 alone.
+func sm2SPKI(t *testing.T, der []byte) (x, y *big.Int) {
+	t.Helper()
+	var spki struct {
+		Algorithm struct {
+			Algorithm  asn1.ObjectIdentifier
+			Parameters asn1.ObjectIdentifier
+		}
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &spki); err != nil {
+		t.Fatalf("SM2 public key is not SPKI: %v", err)
+	}
+	if !spki.Algorithm.Algorithm.Equal(oidECPublicKey) || !spki.Algorithm.Parameters.Equal(oidSM2Curve) {
+		t.Fatalf("SPKI algorithm %v / %v, want id-ecPublicKey / sm2", spki.Algorithm.Algorithm, spki.Algorithm.Parameters)
+	}
+	x, y = elliptic.Unmarshal(sm2Curve(), spki.PublicKey.Bytes) //nolint:staticcheck // generic curve on purpose
+	if x == nil {
+		t.Fatal("SM2 public key is not an uncompressed point on the curve")
+	}
+	return x, y
+}
+
+func openSSL(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not on PATH")
+	}
+	return p
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) string {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSM2 exercises the SM2 key spec in a China Region through the SDK:
+// every usage, each result checked by OpenSSL or by generic curve
+// arithmetic from the public key alone.
+func TestSM2(t *testing.T) {
+	e := startChina(t)
+	openssl := openSSL(t)
+	dir := t.TempDir()
+	msg := []byte("signed in Beijing")
+	msgFile := filepath.Join(dir, "msg")
+	os.WriteFile(msgFile, msg, 0o600)
+
+	t.Run("sign", func(t *testing.T) {
+		m := createKey(t, e, "SM2", "SIGN_VERIFY")
+		if !slices.Equal(m.SigningAlgorithms, []types.SigningAlgorithmSpec{"SM2DSA"}) || m.EncryptionAlgorithms != nil || *m.Arn != "arn:aws-cn:kms:cn-north-1:"+testAccount+":key/"+*m.KeyId {
+			t.Errorf("KeyMetadata: signing %v, encryption %v, arn %s", m.SigningAlgorithms, m.EncryptionAlgorithms, *m.Arn)
+		}
+		pk := must[*kms.GetPublicKeyOutput](t)(e.kms.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: m.KeyId}))
+		sm2SPKI(t, pk.PublicKey)
+		pubFile := writePEM(t, filepath.Join(dir, "sign.pem"), "PUBLIC KEY", pk.PublicKey)
+		sig := must[*kms.SignOutput](t)(e.kms.Sign(ctx, &kms.SignInput{KeyId: m.KeyId, Message: msg, SigningAlgorithm: "SM2DSA"})).Signature
+		sigFile := filepath.Join(dir, "sig")
+		os.WriteFile(sigFile, sig, 0o600)
+		// OpenSSL verifies with AWS's distinguishing ID, from the public key alone.
+		out, err := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-inkey", pubFile, "-rawin", "-digest", "sm3",
+			"-pkeyopt", "distid:1234567812345678", "-sigfile", sigFile, "-in", msgFile).CombinedOutput()
+		if err != nil {
+			t.Errorf("openssl refused Keyward's SM2DSA signature: %v\n%s", err, out)
+		}
+		v := must[*kms.VerifyOutput](t)(e.kms.Verify(ctx, &kms.VerifyInput{KeyId: m.KeyId, Message: msg, Signature: sig, SigningAlgorithm: "SM2DSA"}))
+		if !v.SignatureValid {
+			t.Error("Verify refused Keyward's own signature")
+		}
+		_, err = e.kms.Verify(ctx, &kms.VerifyInput{KeyId: m.KeyId, Message: []byte("other"), Signature: sig, SigningAlgorithm: "SM2DSA"})
+		wantErr(t, err, "KMSInvalidSignatureException", "")
+		// A DIGEST must be the 32 bytes of SM3(Z_A || M).
+		_, err = e.kms.Sign(ctx, &kms.SignInput{KeyId: m.KeyId, Message: make([]byte, 31), MessageType: "DIGEST", SigningAlgorithm: "SM2DSA"})
+		wantErr(t, err, "ValidationException", "")
+		_, err = e.kms.Sign(ctx, &kms.SignInput{KeyId: m.KeyId, Message: msg, SigningAlgorithm: "ECDSA_SHA_256"})
+		wantErr(t, err, "InvalidKeyUsageException", "Algorithm ECDSA_SHA_256 is incompatible with key spec SM2.")
+	})
+
+	t.Run("encrypt", func(t *testing.T) {
+		m := createKey(t, e, "SM2", "ENCRYPT_DECRYPT")
+		if !slices.Equal(m.EncryptionAlgorithms, []types.EncryptionAlgorithmSpec{"SM2PKE"}) {
+			t.Errorf("EncryptionAlgorithms = %v", m.EncryptionAlgorithms)
+		}
+		pk := must[*kms.GetPublicKeyOutput](t)(e.kms.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: m.KeyId}))
+		pubFile := writePEM(t, filepath.Join(dir, "enc.pem"), "PUBLIC KEY", pk.PublicKey)
+		pt := bytes.Repeat([]byte("k"), 1024)
+		ct := must[*kms.EncryptOutput](t)(e.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: m.KeyId, Plaintext: pt, EncryptionAlgorithm: "SM2PKE"}))
+		// The ciphertext is the ASN.1 form AWS documents (openssl asn1parse reads it).
+		ctFile := filepath.Join(dir, "ct")
+		os.WriteFile(ctFile, ct.CiphertextBlob, 0o600)
+		if out, err := exec.Command(openssl, "asn1parse", "-inform", "DER", "-in", ctFile).CombinedOutput(); err != nil {
+			t.Errorf("openssl asn1parse: %v\n%s", err, out)
+		}
+		dec := must[*kms.DecryptOutput](t)(e.kms.Decrypt(ctx, &kms.DecryptInput{KeyId: m.KeyId, CiphertextBlob: ct.CiphertextBlob, EncryptionAlgorithm: "SM2PKE"}))
+		if !bytes.Equal(dec.Plaintext, pt) {
+			t.Error("SM2PKE round trip changed the plaintext")
+		}
+		// OpenSSL encrypts to the public key; Keyward decrypts.
+		ptFile := filepath.Join(dir, "pt")
+		os.WriteFile(ptFile, []byte("from openssl"), 0o600)
+		ossl, err := exec.Command(openssl, "pkeyutl", "-encrypt", "-pubin", "-inkey", pubFile, "-in", ptFile).Output()
+		if err != nil {
+			t.Fatalf("openssl pkeyutl -encrypt: %v", err)
+		}
+		dec = must[*kms.DecryptOutput](t)(e.kms.Decrypt(ctx, &kms.DecryptInput{KeyId: m.KeyId, CiphertextBlob: ossl, EncryptionAlgorithm: "SM2PKE"}))
+		if string(dec.Plaintext) != "from openssl" {
+			t.Errorf("Decrypt(openssl ciphertext) = %q", dec.Plaintext)
+		}
+		ossl[len(ossl)-1] ^= 1
+		_, err = e.kms.Decrypt(ctx, &kms.DecryptInput{KeyId: m.KeyId, CiphertextBlob: ossl, EncryptionAlgorithm: "SM2PKE"})
+		wantErr(t, err, "InvalidCiphertextException", "")
+		_, err = e.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: m.KeyId, Plaintext: append(pt, 'x'), EncryptionAlgorithm: "SM2PKE"})
+		wantErr(t, err, "ValidationException", "cannot encrypt data larger than 1024 bytes")
+	})
+
+	t.Run("key agreement", func(t *testing.T) {
+		m := createKey(t, e, "SM2", "KEY_AGREEMENT")
+		if !slices.Equal(m.KeyAgreementAlgorithms, []types.KeyAgreementAlgorithmSpec{"ECDH"}) {
+			t.Errorf("KeyAgreementAlgorithms = %v", m.KeyAgreementAlgorithms)
+		}
+		pk := must[*kms.GetPublicKeyOutput](t)(e.kms.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: m.KeyId}))
+		kx, ky := sm2SPKI(t, pk.PublicKey)
+		c := sm2Curve()
+		d, err := rand.Int(rand.Reader, new(big.Int).Sub(c.N, big.NewInt(2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Add(d, big.NewInt(1))
+		px, py := c.ScalarBaseMult(d.Bytes())
+		peer, _ := asn1.Marshal(struct {
+			Algorithm struct {
+				Algorithm  asn1.ObjectIdentifier
+				Parameters asn1.ObjectIdentifier
+			}
+			PublicKey asn1.BitString
+		}{struct {
+			Algorithm  asn1.ObjectIdentifier
+			Parameters asn1.ObjectIdentifier
+		}{oidECPublicKey, oidSM2Curve}, asn1.BitString{Bytes: elliptic.Marshal(c, px, py), BitLength: 65 * 8}}) //nolint:staticcheck
+		out := must[*kms.DeriveSharedSecretOutput](t)(e.kms.DeriveSharedSecret(ctx, &kms.DeriveSharedSecretInput{KeyId: m.KeyId, KeyAgreementAlgorithm: "ECDH", PublicKey: peer}))
+		sx, _ := c.ScalarMult(kx, ky, d.Bytes())
+		if want := sx.FillBytes(make([]byte, 32)); !bytes.Equal(out.SharedSecret, want) {
+			t.Errorf("DeriveSharedSecret = %x, the peer computes %x", out.SharedSecret, want)
+		}
+		p256, _ := ecdh.P256().GenerateKey(rand.Reader)
+		other, _ := x509.MarshalPKIXPublicKey(p256.PublicKey())
+		_, err = e.kms.DeriveSharedSecret(ctx, &kms.DeriveSharedSecretInput{KeyId: m.KeyId, KeyAgreementAlgorithm: "ECDH", PublicKey: other})
+		wantErr(t, err, "ValidationException", "")
+	})
+
+	t.Run("data key pair", func(t *testing.T) {
+		sym := createKey(t, e, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+		out := must[*kms.GenerateDataKeyPairOutput](t)(e.kms.GenerateDataKeyPair(ctx, &kms.GenerateDataKeyPairInput{KeyId: sym.KeyId, KeyPairSpec: "SM2"}))
+		dec := must[*kms.DecryptOutput](t)(e.kms.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: out.PrivateKeyCiphertextBlob}))
+		if !bytes.Equal(dec.Plaintext, out.PrivateKeyPlaintext) {
+			t.Error("the encrypted private key differs from the plaintext one")
+		}
+		// OpenSSL reads the PKCS #8 key as SM2 and derives the same public key.
+		keyFile := filepath.Join(dir, "pair.der")
+		os.WriteFile(keyFile, out.PrivateKeyPlaintext, 0o600)
+		pub, err := exec.Command(openssl, "pkey", "-inform", "DER", "-in", keyFile, "-pubout", "-outform", "DER").Output()
+		if err != nil || !bytes.Equal(pub, out.PublicKey) {
+			t.Errorf("openssl pkey -pubout = %x, %v; want the returned public key %x", pub, err, out.PublicKey)
+		}
+		sm2SPKI(t, out.PublicKey)
+	})
+}
+
+// TestSM2OutsideChina: AWS offers SM2 only in its China Regions.
+func TestSM2OutsideChina(t *testing.T) {
+	e := start(t, "")
+	_, err := e.kms.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: "SM2", KeyUsage: "SIGN_VERIFY"})
+	wantErr(t, err, "ValidationException", "")
+}
+
+// TestSM2WithCLI signs with an SM2 key through the AWS CLI in cn-north-1.
+func TestSM2WithCLI(t *testing.T) {
+	awsPath := awsCLI(t)
+	e := startChina(t)
+	env := cliEnv("AWS_ACCESS_KEY_ID="+e.akid, "AWS_SECRET_ACCESS_KEY="+e.secret)
+	key := runCLI(t, awsPath, e.url, env, "--region", chinaRegion, "kms", "create-key", "--key-spec", "SM2", "--key-usage", "SIGN_VERIFY")
+	meta := key["KeyMetadata"].(map[string]any)
+	if arn, _ := meta["Arn"].(string); !strings.HasPrefix(arn, "arn:aws-cn:kms:cn-north-1:") {
+		t.Fatalf("aws kms create-key Arn = %v", meta["Arn"])
+	}
+	// fileb:// passes bytes the same way in CLI v1 and v2.
+	dir := t.TempDir()
+	msgFile, sigFile := filepath.Join(dir, "msg"), filepath.Join(dir, "sig")
+	os.WriteFile(msgFile, []byte("hello"), 0o600)
+	sig := runCLI(t, awsPath, e.url, env, "--region", chinaRegion, "kms", "sign", "--key-id", meta["KeyId"].(string),
+		"--message", "fileb://"+msgFile, "--signing-algorithm", "SM2DSA")
+	raw, err := base64.StdEncoding.DecodeString(sig["Signature"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(sigFile, raw, 0o600)
+	ver := runCLI(t, awsPath, e.url, env, "--region", chinaRegion, "kms", "verify", "--key-id", meta["KeyId"].(string),
+		"--message", "fileb://"+msgFile, "--signing-algorithm", "SM2DSA", "--signature", "fileb://"+sigFile)
+	if ver["SignatureValid"] != true {
+		t.Errorf("aws kms verify = %v", ver)
 	}
 }

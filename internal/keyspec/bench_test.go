@@ -20,6 +20,7 @@ var benchSigners = []struct {
 	{"Secp256k1_ECDSA_SHA256", ECCSECGP256K1, "ECDSA_SHA_256"},
 	{"Ed25519", ECCNISTEdwards25519, "ED25519_SHA_512"},
 	{"MLDSA65", MLDSA65, "ML_DSA_SHAKE_256"},
+	{"SM2_SM2DSA", SM2, "SM2DSA"},
 }
 
 var benchMsg = make([]byte, 256)
@@ -117,6 +118,28 @@ func BenchmarkDecrypt(b *testing.B) {
 			}
 		}
 	})
+	sk := testPrivate(b, SM2)
+	sct, _ := sk.Public().Encrypt("SM2PKE", benchMsg[:32])
+	b.Run("SM2_SM2PKE/Parsed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := sk.Decrypt("SM2PKE", sct); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkEncrypt(b *testing.B) {
+	pub := testPrivate(b, SM2).Public()
+	b.Run("SM2_SM2PKE/Parsed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := pub.Encrypt("SM2PKE", benchMsg[:32]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkDeriveSharedSecret(b *testing.B) {
@@ -126,6 +149,16 @@ func BenchmarkDeriveSharedSecret(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := k.DeriveSharedSecret("ECDH", peer); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	sk := testPrivate(b, SM2)
+	speer := sk.Public().Bytes()
+	b.Run("SM2/Parsed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := sk.DeriveSharedSecret("ECDH", speer); err != nil {
 				b.Fatal(err)
 			}
 		}

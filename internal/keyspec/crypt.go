@@ -8,17 +8,23 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"slices"
+
+	"github.com/emmansun/gmsm/sm2"
 )
 
-// Encrypt encrypts plaintext with k using alg, RSAES_OAEP_SHA_1 or
-// RSAES_OAEP_SHA_256: OAEP with the same hash for the label and MGF1 and an
-// empty label (Key spec reference). The plaintext must be 1 to
-// MaxPlaintext(spec, alg) bytes. Encrypt does not know the key's KeyUsage:
-// the caller checks that it is ENCRYPT_DECRYPT first.
+// Encrypt encrypts plaintext with k using alg:
+//
+//   - RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256: OAEP with the same hash for the
+//     label and MGF1 and an empty label (Key spec reference).
+//   - SM2PKE: GB/T 32918.4 public key encryption with SM3, encoded as the
+//     GM/T 0009 ASN.1 SEQUENCE {x, y, hash, ciphertext} (C1, C3, C2), the
+//     form AWS KMS returns and OpenSSL 3 reads and writes.
+//
+// The plaintext must be 1 to MaxPlaintext(spec, alg) bytes. Encrypt does not
+// know the key's KeyUsage: the caller checks that it is ENCRYPT_DECRYPT
+// first.
 func (k *PublicKey) Encrypt(alg string, plaintext []byte) ([]byte, error) {
-	key, ok := k.key.(*rsa.PublicKey)
-	h, okAlg := oaepHash(alg)
-	if !ok || !okAlg {
+	if info := specs[k.spec]; info == nil || !slices.Contains(info.encryption, alg) {
 		return nil, errAlgorithm(alg, k.spec)
 	}
 	if len(plaintext) < 1 {
@@ -28,23 +34,36 @@ func (k *PublicKey) Encrypt(alg string, plaintext []byte) ([]byte, error) {
 		// AWS's wording, as recorded from AWS KMS.
 		return nil, newError(ErrPlaintextTooLong, "Algorithm %s and key spec %s cannot encrypt data larger than %d bytes.", alg, k.spec, max)
 	}
-	return rsa.EncryptOAEP(h.New(), rand.Reader, key, plaintext, nil)
+	switch key := k.key.(type) {
+	case *rsa.PublicKey:
+		h, _ := oaepHash(alg)
+		return rsa.EncryptOAEP(h.New(), rand.Reader, key, plaintext, nil)
+	case *sm2PublicKey:
+		return encryptSM2(key, plaintext)
+	}
+	return nil, errKey(k.spec, "unexpected key type %T", k.key)
 }
 
-// Decrypt decrypts an RSAES_OAEP ciphertext made with the public half of k.
-// Every failure of the ciphertext (length, padding, hash) is ErrDecrypt, with
-// no detail: a decryption oracle must not say why it refused.
+// Decrypt decrypts an RSAES_OAEP or SM2PKE ciphertext made with the public
+// half of k. Every failure of the ciphertext (length, encoding, padding,
+// point, hash) is ErrDecrypt, with no detail: a decryption oracle must not
+// say why it refused.
 func (k *PrivateKey) Decrypt(alg string, ciphertext []byte) ([]byte, error) {
-	key, ok := k.key.(*rsa.PrivateKey)
-	h, okAlg := oaepHash(alg)
-	if !ok || !okAlg {
+	if info := specs[k.spec]; info == nil || !slices.Contains(info.encryption, alg) {
 		return nil, errAlgorithm(alg, k.spec)
 	}
-	pt, err := rsa.DecryptOAEP(h.New(), nil, key, ciphertext, nil)
-	if err != nil {
-		return nil, ErrDecrypt
+	switch key := k.key.(type) {
+	case *rsa.PrivateKey:
+		h, _ := oaepHash(alg)
+		pt, err := rsa.DecryptOAEP(h.New(), nil, key, ciphertext, nil)
+		if err != nil {
+			return nil, ErrDecrypt
+		}
+		return pt, nil
+	case *sm2.PrivateKey:
+		return decryptSM2(key, ciphertext)
 	}
-	return pt, nil
+	return nil, errKey(k.spec, "unexpected key type %T", k.key)
 }
 
 // Encrypt parses the SubjectPublicKeyInfo of spec and encrypts plaintext with
@@ -75,14 +94,22 @@ func Decrypt(spec Spec, private []byte, alg string, ciphertext []byte) ([]byte, 
 
 // DeriveSharedSecret returns the raw ECDH shared secret of k and the peer's
 // public key, as AWS KMS DeriveSharedSecret does: the x-coordinate of the
-// shared point, as many bytes as the field (32, 48 or 66). alg must be ECDH.
+// shared point, as many bytes as the field (32, 48 or 66; 32 for SM2, whose
+// ECDH is the same plain SEC 1 computation on the SM2 curve, not the
+// GB/T 32918.3 key exchange protocol). alg must be ECDH.
 // peerSPKI must be a DER SubjectPublicKeyInfo of a named-curve point on the
 // same curve as k; points off the curve, the point at infinity, other curves,
 // explicit curve parameters and trailing data wrap ErrInvalidPeerKey. The
 // caller checks that the key's KeyUsage is KEY_AGREEMENT.
 func (k *PrivateKey) DeriveSharedSecret(alg string, peerSPKI []byte) ([]byte, error) {
 	info := specs[k.spec]
-	if !slices.Contains(info.keyAgreement, alg) || k.ecdh == nil {
+	if info == nil || !slices.Contains(info.keyAgreement, alg) {
+		return nil, errAlgorithm(alg, k.spec)
+	}
+	if key, ok := k.key.(*sm2.PrivateKey); ok {
+		return deriveSM2(key, peerSPKI)
+	}
+	if k.ecdh == nil {
 		return nil, errAlgorithm(alg, k.spec)
 	}
 	// crypto/x509 accepts only named curves and uncompressed points, and

@@ -33,9 +33,9 @@ var (
 	ErrMessageType = errors.New("keyspec: message type not allowed")
 
 	// ErrDigestLength means a DIGEST message is not exactly the length of the
-	// algorithm's hash, or an EXTERNAL_MU message is not 64 bytes. AWS:
-	// ValidationException "Digest is invalid length for algorithm X." (as
-	// reported by AWS users).
+	// algorithm's hash (32 bytes for SM2DSA), or an EXTERNAL_MU message is not
+	// 64 bytes. AWS: ValidationException "Digest is invalid length for
+	// algorithm X." (as reported by AWS users).
 	ErrDigestLength = errors.New("keyspec: invalid digest length")
 
 	// ErrMessageLength means a message, plaintext or MAC is empty or longer
@@ -44,8 +44,8 @@ var (
 	// standard constraint text.
 	ErrMessageLength = errors.New("keyspec: invalid message length")
 
-	// ErrPlaintextTooLong means an RSA Encrypt plaintext is longer than the
-	// key spec and algorithm allow (see MaxPlaintext). AWS:
+	// ErrPlaintextTooLong means an RSA or SM2 Encrypt plaintext is longer
+	// than the key spec and algorithm allow (see MaxPlaintext). AWS:
 	// ValidationException; message in AWS's style.
 	ErrPlaintextTooLong = errors.New("keyspec: plaintext too long")
 
@@ -54,8 +54,8 @@ var (
 	// AWS: ValidationException; message in AWS's style.
 	ErrInvalidPeerKey = errors.New("keyspec: invalid peer public key")
 
-	// ErrDecrypt means an RSA ciphertext did not decrypt. It is deliberately
-	// uninformative. AWS: InvalidCiphertextException.
+	// ErrDecrypt means an RSA or SM2 ciphertext did not decrypt. It is
+	// deliberately uninformative. AWS: InvalidCiphertextException.
 	ErrDecrypt = errors.New("keyspec: decryption failed")
 
 	// ErrInvalidKey means stored key material is malformed or does not match
@@ -64,7 +64,7 @@ var (
 	ErrInvalidKey = errors.New("keyspec: key material does not match key spec")
 
 	// ErrUnsupported means the key spec is known to AWS but Keyward does not
-	// implement its cryptography (SM2, ML-KEM). AWS has no such case; the
+	// implement its cryptography (ML-KEM). AWS has no such case; the
 	// service should answer UnsupportedOperationException.
 	ErrUnsupported = errors.New("keyspec: key spec not implemented")
 )

@@ -2,17 +2,20 @@ package keyspec
 
 import (
 	"bytes"
+	"encoding/asn1"
+	"math/big"
 	"testing"
 
 	"filippo.io/mldsa"
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	"github.com/emmansun/gmsm/sm2"
 )
 
 // FuzzParsePublicKey feeds arbitrary bytes to the SPKI parsers of every spec:
 // no panics, and whatever parses re-encodes to the bytes given (ParsePublicKey
 // keeps the input, so check the typed key re-marshals to it).
 func FuzzParsePublicKey(f *testing.F) {
-	for _, spec := range []Spec{RSA2048, ECCNISTP256, ECCSECGP256K1, ECCNISTEdwards25519, MLDSA44} {
+	for _, spec := range []Spec{RSA2048, ECCNISTP256, ECCSECGP256K1, ECCNISTEdwards25519, MLDSA44, SM2} {
 		f.Add(uint8(0), testPrivate(f, spec).Public().Bytes())
 	}
 	f.Fuzz(func(t *testing.T, which uint8, der []byte) {
@@ -31,21 +34,32 @@ func FuzzParsePublicKey(f *testing.F) {
 	})
 }
 
-// FuzzParsePrivateKey checks the PKCS #8 parsers (the secp256k1 one is this
-// package's own) never panic, and that a parsed key round-trips.
+// FuzzParsePrivateKey checks the PKCS #8 parsers (the secp256k1 and SM2 ones
+// are this package's own) never panic, and that a parsed key round-trips.
 func FuzzParsePrivateKey(f *testing.F) {
 	f.Add(uint8(6), testKey(f, ECCSECGP256K1))
 	f.Add(uint8(3), testKey(f, ECCNISTP256))
+	f.Add(uint8(11), testKey(f, SM2))
 	f.Fuzz(func(t *testing.T, which uint8, der []byte) {
 		spec := asymmetricSpecs[int(which)%len(asymmetricSpecs)]
 		k, err := ParsePrivateKey(spec, der)
 		if err != nil {
 			return
 		}
-		if spec == ECCSECGP256K1 {
-			k2, err := ParsePrivateKey(spec, marshalK1PKCS8(k.key.(*secp256k1.PrivateKey)))
+		switch key := k.key.(type) {
+		case *secp256k1.PrivateKey:
+			k2, err := ParsePrivateKey(spec, marshalK1PKCS8(key))
 			if err != nil || !bytes.Equal(k2.Public().Bytes(), k.Public().Bytes()) {
 				t.Fatalf("secp256k1 key does not round-trip: %v", err)
+			}
+		case *sm2.PrivateKey:
+			der, err := marshalSM2PKCS8(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k2, err := ParsePrivateKey(spec, der)
+			if err != nil || !bytes.Equal(k2.Public().Bytes(), k.Public().Bytes()) {
+				t.Fatalf("SM2 key does not round-trip: %v", err)
 			}
 		}
 	})
@@ -66,6 +80,36 @@ func FuzzVerifyMLDSAMu(f *testing.F) {
 		want := mldsa.Verify(pk, msg, sig, nil) == nil
 		if got != want {
 			t.Fatalf("verifyMLDSAMu = %v, filippo.io/mldsa = %v", got, want)
+		}
+	})
+}
+
+// FuzzDecryptSM2 feeds arbitrary ciphertexts to SM2PKE Decrypt: no panics,
+// every failure is exactly ErrDecrypt, and only the one ASN.1 encoding of a
+// ciphertext decrypts (re-encrypting is randomized, so check the shape
+// instead: a DER SEQUENCE that re-encodes to the same bytes).
+func FuzzDecryptSM2(f *testing.F) {
+	k := testPrivate(f, SM2)
+	ct, _ := k.Public().Encrypt("SM2PKE", []byte("fuzz"))
+	f.Add(ct)
+	plain, _ := sm2.ASN1Ciphertext2Plain(ct, nil)
+	f.Add(plain)
+	f.Fuzz(func(t *testing.T, ct []byte) {
+		pt, err := k.Decrypt("SM2PKE", ct)
+		if err != nil {
+			if err != ErrDecrypt {
+				t.Fatalf("Decrypt(SM2) = %v, want exactly ErrDecrypt", err)
+			}
+			return
+		}
+		var c struct {
+			X, Y     *big.Int
+			Hash, CT []byte
+		}
+		rest, err := asn1.Unmarshal(ct, &c)
+		again, _ := asn1.Marshal(c)
+		if err != nil || len(rest) != 0 || !bytes.Equal(again, ct) || len(c.CT) != len(pt) {
+			t.Fatalf("Decrypt(SM2) accepted a non-canonical ciphertext %x", ct)
 		}
 	})
 }

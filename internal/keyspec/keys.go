@@ -13,6 +13,7 @@ import (
 	"filippo.io/mldsa"
 	mldsax509 "filippo.io/mldsa/x509"
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	"github.com/emmansun/gmsm/sm2"
 )
 
 // PrivateKey is a parsed asymmetric private key of a known key spec. Parsing
@@ -25,8 +26,8 @@ import (
 // for concurrent use.
 type PrivateKey struct {
 	spec Spec
-	key  any // *rsa.PrivateKey, *ecdsa.PrivateKey, *secp256k1.PrivateKey, ed25519.PrivateKey or *mldsa.PrivateKey
-	ecdh *ecdh.PrivateKey
+	key  any              // *rsa.PrivateKey, *ecdsa.PrivateKey, *secp256k1.PrivateKey, *sm2.PrivateKey, ed25519.PrivateKey or *mldsa.PrivateKey
+	ecdh *ecdh.PrivateKey // NIST curves; SM2 converts its key per call (see deriveSM2)
 	pub  *PublicKey
 }
 
@@ -34,7 +35,7 @@ type PrivateKey struct {
 // concurrent use.
 type PublicKey struct {
 	spec Spec
-	key  any // *rsa.PublicKey, *ecdsa.PublicKey, *secp256k1.PublicKey, ed25519.PublicKey or *mldsa.PublicKey
+	key  any // *rsa.PublicKey, *ecdsa.PublicKey, *secp256k1.PublicKey, *sm2PublicKey, ed25519.PublicKey or *mldsa.PublicKey
 	der  []byte
 }
 
@@ -91,13 +92,13 @@ func mldsaParams(spec Spec) mldsa.Parameters {
 }
 
 // asymmetric returns the rules row of spec if its cryptography is asymmetric
-// and implemented here.
+// and implemented here (everything but ML-KEM).
 func asymmetric(spec Spec) (*specInfo, error) {
 	info := specs[spec]
 	switch {
 	case info == nil:
 		return nil, errKey(spec, "unknown key spec")
-	case info.family == famSM2 || info.family == famMLKEM:
+	case info.family == famMLKEM:
 		return nil, errUnsupported(spec)
 	case info.family == famSymmetric || info.family == famHMAC:
 		return nil, errKey(spec, "not an asymmetric key spec")
@@ -106,8 +107,8 @@ func asymmetric(spec Spec) (*specInfo, error) {
 }
 
 // Generate returns new private key material for spec: PKCS #8 DER for the
-// asymmetric specs (RSA, NIST and secp256k1 curves, Ed25519, ML-DSA as an
-// RFC 9881 seed-only key) and spec-size random bytes for the HMAC specs
+// asymmetric specs (RSA, NIST, secp256k1 and SM2 curves, Ed25519, ML-DSA as
+// an RFC 9881 seed-only key) and spec-size random bytes for the HMAC specs
 // (HMAC_224: 28 bytes, HMAC_256: 32, HMAC_384: 48, HMAC_512: 64). It uses
 // crypto/rand; since Go 1.26 the standard library ignores caller-supplied
 // randomness for key generation anyway (tests use
@@ -135,6 +136,12 @@ func Generate(spec Spec) ([]byte, error) {
 		}
 		defer k.Zero()
 		return marshalK1PKCS8(k), nil
+	case famSM2:
+		k, err := sm2.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		return marshalSM2PKCS8(k)
 	case famEd25519:
 		_, key, err = ed25519.GenerateKey(nil)
 	case famMLDSA:
@@ -194,6 +201,12 @@ func ParsePrivateKey(spec Spec, der []byte) (*PrivateKey, error) {
 			return nil, errKey(spec, "%v", err)
 		}
 		k.key, pub = kk, kk.PubKey()
+	case famSM2:
+		sk, err := parseSM2PKCS8(der)
+		if err != nil {
+			return nil, errKey(spec, "%v", err)
+		}
+		k.key, pub = sk, (*sm2PublicKey)(&sk.PublicKey)
 	case famEd25519:
 		raw, err := x509.ParsePKCS8PrivateKey(der)
 		if err != nil {
@@ -224,8 +237,11 @@ func ParsePrivateKey(spec Spec, der []byte) (*PrivateKey, error) {
 }
 
 func marshalPublic(pub any) ([]byte, error) {
-	if kp, ok := pub.(*secp256k1.PublicKey); ok {
-		return marshalK1SPKI(kp), nil
+	switch p := pub.(type) {
+	case *secp256k1.PublicKey:
+		return marshalK1SPKI(p), nil
+	case *sm2PublicKey:
+		return marshalSM2SPKI(p)
 	}
 	return mldsax509.MarshalPKIXPublicKey(pub)
 }
@@ -238,9 +254,12 @@ func ParsePublicKey(spec Spec, spki []byte) (*PublicKey, error) {
 		return nil, err
 	}
 	var pub any
-	if info.family == famK1 {
+	switch info.family {
+	case famK1:
 		pub, err = parseK1SPKI(spki)
-	} else {
+	case famSM2:
+		pub, err = parseSM2SPKI(spki)
+	default:
 		pub, err = mldsax509.ParsePKIXPublicKey(spki)
 	}
 	if err != nil {
@@ -254,6 +273,8 @@ func ParsePublicKey(spec Spec, spki []byte) (*PublicKey, error) {
 		ok = info.family == famNIST && p.Curve == ellipticCurve(spec)
 	case *secp256k1.PublicKey:
 		ok = info.family == famK1
+	case *sm2PublicKey:
+		ok = info.family == famSM2
 	case ed25519.PublicKey:
 		ok = info.family == famEd25519
 	case *mldsa.PublicKey:
@@ -267,8 +288,8 @@ func ParsePublicKey(spec Spec, spki []byte) (*PublicKey, error) {
 
 // Public returns the DER SubjectPublicKeyInfo of the private key material of
 // spec, as GetPublicKey returns it: rsaEncryption, id-ecPublicKey with the
-// named curve (secp256k1 is 1.3.132.0.10), id-Ed25519, or id-ml-dsa-44/65/87
-// (2.16.840.1.101.3.4.3.17/18/19, RFC 9881).
+// named curve (secp256k1 is 1.3.132.0.10, SM2 1.2.156.10197.1.301),
+// id-Ed25519, or id-ml-dsa-44/65/87 (2.16.840.1.101.3.4.3.17/18/19, RFC 9881).
 func Public(spec Spec, private []byte) ([]byte, error) {
 	k, err := ParsePrivateKey(spec, private)
 	if err != nil {
@@ -281,8 +302,7 @@ func Public(spec Spec, private []byte) ([]byte, error) {
 // pairSpec: the private key as PKCS #8 DER and the public key as SPKI DER, as
 // GenerateDataKeyPair returns them. It is the one function besides Generate
 // that returns private key material, because AWS returns it to the caller.
-// The region rules are CheckDataKeyPair's; SM2 and ML-KEM return
-// ErrUnsupported.
+// The region rules are CheckDataKeyPair's; ML-KEM returns ErrUnsupported.
 func GenerateDataKeyPair(pairSpec string) (private, public []byte, err error) {
 	spec, ok := dataKeyPairSpecs[pairSpec]
 	if !ok {

@@ -42,7 +42,9 @@ func TestGenerateParsePublic(t *testing.T) {
 			}
 			// The SPKI alone is usable by other implementations: the Go standard
 			// library (filippo.io/mldsa/x509 for ML-DSA, whose OIDs are RFC 9881's).
-			if spec != ECCSECGP256K1 {
+			// The standard library knows neither secp256k1 nor SM2; OpenSSL
+			// reads those in openssl_test.go.
+			if spec != ECCSECGP256K1 && spec != SM2 {
 				got, err := mldsax509.ParsePKIXPublicKey(spki)
 				if err != nil {
 					t.Fatalf("x509.ParsePKIXPublicKey(%s SPKI) = %v", spec, err)
@@ -75,7 +77,7 @@ func TestGenerateRefused(t *testing.T) {
 		spec Spec
 		want error
 	}{
-		{SM2, ErrUnsupported}, {MLKEM768, ErrUnsupported},
+		{MLKEM512, ErrUnsupported}, {MLKEM768, ErrUnsupported}, {MLKEM1024, ErrUnsupported},
 		{SymmetricDefault, ErrInvalidKey}, {"RSA_1024", ErrInvalidKey},
 	} {
 		if _, err := Generate(tc.spec); !errors.Is(err, tc.want) {
@@ -192,7 +194,7 @@ func TestMLDSAKeyGenKAT(t *testing.T) {
 }
 
 func TestGenerateDataKeyPair(t *testing.T) {
-	for _, ps := range []string{"RSA_2048", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519"} {
+	for _, ps := range []string{"RSA_2048", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519", "SM2"} {
 		priv, pub, err := GenerateDataKeyPair(ps)
 		if err != nil {
 			t.Fatalf("GenerateDataKeyPair(%s) = %v", ps, err)
@@ -202,13 +204,17 @@ func TestGenerateDataKeyPair(t *testing.T) {
 		if err != nil || !bytes.Equal(got, pub) {
 			t.Errorf("GenerateDataKeyPair(%s): public key does not match private key (%v)", ps, err)
 		}
-		if spec != ECCSECGP256K1 {
+		if spec == SM2 {
+			if _, err := ParsePrivateKey(SM2, priv); err != nil || !bytes.HasPrefix(pub, mustHex("3059301306072a8648ce3d020106082a811ccf5501822d")) {
+				t.Errorf("GenerateDataKeyPair(SM2) = PKCS #8 that does not parse (%v) or SPKI %x", err, pub)
+			}
+		} else if spec != ECCSECGP256K1 {
 			if _, err := x509.ParsePKCS8PrivateKey(priv); err != nil {
 				t.Errorf("GenerateDataKeyPair(%s): crypto/x509 cannot parse the private key: %v", ps, err)
 			}
 		}
 	}
-	for _, ps := range []string{"SM2", "ML_KEM_768"} {
+	for _, ps := range []string{"ML_KEM_512", "ML_KEM_768", "ML_KEM_1024"} {
 		if _, _, err := GenerateDataKeyPair(ps); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("GenerateDataKeyPair(%s) = %v, want ErrUnsupported", ps, err)
 		}

@@ -2,18 +2,24 @@ package keyspec
 
 import (
 	"bytes"
+	"encoding/asn1"
 	"encoding/pem"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 )
 
 // Interoperability with OpenSSL, an implementation that shares no code with
 // this package: it verifies Sign's signatures from the SPKI alone, encrypts
 // for Decrypt, derives ECDH secrets with DeriveSharedSecret's public keys,
 // and reads the PKCS #8 keys Generate writes. OpenSSL 3.0 has no ML-DSA, so
-// ML-DSA is checked against filippo.io/mldsa in sign_test.go instead.
+// ML-DSA is checked against filippo.io/mldsa in sign_test.go instead. SM2 has
+// its own test, TestOpenSSLSM2.
 
 func needOpenSSL(t *testing.T) string {
 	t.Helper()
@@ -65,6 +71,9 @@ func TestOpenSSLVerifiesSignatures(t *testing.T) {
 		{ECCNISTP521, "ECDSA_SHA_512", []string{"dgst", "-sha512"}},
 		{ECCSECGP256K1, "ECDSA_SHA_256", []string{"dgst", "-sha256"}},
 		{ECCNISTEdwards25519, "ED25519_SHA_512", []string{"pkeyutl", "-rawin"}},
+		// OpenSSL 3.0's default SM2 distinguishing ID is empty; AWS's is
+		// 1234567812345678.
+		{SM2, "SM2DSA", []string{"pkeyutl", "-rawin", "-digest", "sm3", "-pkeyopt", "distid:1234567812345678"}},
 	} {
 		sig, err := Sign(tc.spec, testKey(t, tc.spec), tc.alg, MessageRaw, msg)
 		if err != nil {
@@ -147,7 +156,7 @@ func TestOpenSSLDerive(t *testing.T) {
 func TestOpenSSLReadsKeys(t *testing.T) {
 	bin := needOpenSSL(t)
 	dir := t.TempDir()
-	for _, spec := range []Spec{RSA2048, ECCNISTP256, ECCNISTP521, ECCSECGP256K1, ECCNISTEdwards25519} {
+	for _, spec := range []Spec{RSA2048, ECCNISTP256, ECCNISTP521, ECCSECGP256K1, ECCNISTEdwards25519, SM2} {
 		p8 := writeFile(t, dir, "key.der", testKey(t, spec))
 		got := runOpenSSL(t, bin, "pkey", "-inform", "DER", "-in", p8, "-pubout", "-outform", "DER")
 		want, _ := Public(spec, testKey(t, spec))
@@ -155,4 +164,137 @@ func TestOpenSSLReadsKeys(t *testing.T) {
 			t.Errorf("%s: openssl's SPKI %x, Public's %x", spec, got, want)
 		}
 	}
+}
+
+// TestOpenSSLSM2 checks SM2 against OpenSSL 3 in both directions: key
+// encodings byte for byte, SM2DSA with the default distinguishing ID, and
+// SM2PKE ciphertexts in the GM/T 0009 ASN.1 form.
+func TestOpenSSLSM2(t *testing.T) {
+	bin := needOpenSSL(t)
+	dir := t.TempDir()
+	// An OpenSSL key: genpkey, then PKCS #8 DER as "openssl pkcs8 -topk8
+	// -nocrypt" writes it.
+	sslKey := filepath.Join(dir, "ssl.pem")
+	runOpenSSL(t, bin, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:sm2", "-out", sslKey)
+	sslP8 := runOpenSSL(t, bin, "pkcs8", "-topk8", "-nocrypt", "-in", sslKey, "-outform", "DER")
+	sslSPKI := runOpenSSL(t, bin, "pkey", "-in", sslKey, "-pubout", "-outform", "DER")
+	// Keyward's key, for OpenSSL.
+	ours := testPrivate(t, SM2)
+	oursP8 := writeFile(t, dir, "ours.der", testKey(t, SM2))
+	oursPub := pemFile(t, dir, "ours.pem", "PUBLIC KEY", ours.Public().Bytes())
+
+	t.Run("keys", func(t *testing.T) {
+		k, err := ParsePrivateKey(SM2, sslP8)
+		if err != nil {
+			t.Fatalf("ParsePrivateKey(OpenSSL SM2 PKCS #8) = %v", err)
+		}
+		if !bytes.Equal(k.Public().Bytes(), sslSPKI) {
+			t.Errorf("Public(OpenSSL key) = %x, openssl wrote %x", k.Public().Bytes(), sslSPKI)
+		}
+		again, err := marshalSM2PKCS8(k.key.(*sm2.PrivateKey))
+		if err != nil || !bytes.Equal(again, sslP8) {
+			t.Errorf("marshalSM2PKCS8 = %x, openssl wrote %x (%v)", again, sslP8, err)
+		}
+		if _, err := ParsePublicKey(SM2, sslSPKI); err != nil {
+			t.Errorf("ParsePublicKey(OpenSSL SM2 SPKI) = %v", err)
+		}
+		out := runOpenSSL(t, bin, "pkey", "-inform", "DER", "-in", oursP8, "-noout", "-text")
+		if !bytes.Contains(out, []byte("ASN1 OID: SM2")) {
+			t.Errorf("openssl does not see an SM2 key in Keyward's PKCS #8:\n%s", out)
+		}
+	})
+
+	t.Run("openssl signs", func(t *testing.T) {
+		msg := []byte("signed by openssl, verified by keyward")
+		msgFile := writeFile(t, dir, "msg", msg)
+		sigFile := filepath.Join(dir, "sig")
+		runOpenSSL(t, bin, "pkeyutl", "-sign", "-inkey", sslKey, "-rawin", "-digest", "sm3",
+			"-pkeyopt", "distid:1234567812345678", "-in", msgFile, "-out", sigFile)
+		sig, _ := os.ReadFile(sigFile)
+		for _, in := range []mtInput{{MessageRaw, msg}, {MessageDigest, sm2E(t, sslSPKI, msg)}} {
+			if ok, err := Verify(SM2, sslSPKI, "SM2DSA", in.mt, in.m, sig); !ok || err != nil {
+				t.Errorf("Verify(SM2, %s, openssl signature) = %v, %v; want true", in.mt, ok, err)
+			}
+		}
+		// Without distid OpenSSL 3.0 signs with an empty ID: not AWS's Z_A.
+		runOpenSSL(t, bin, "pkeyutl", "-sign", "-inkey", sslKey, "-rawin", "-digest", "sm3", "-in", msgFile, "-out", sigFile)
+		sig, _ = os.ReadFile(sigFile)
+		if ok, _ := Verify(SM2, sslSPKI, "SM2DSA", MessageRaw, msg, sig); ok {
+			t.Error("Verify(SM2) accepted a signature made with an empty distinguishing ID")
+		}
+	})
+
+	t.Run("openssl encrypts", func(t *testing.T) {
+		for _, n := range []int{1, 1024} {
+			pt := bytes.Repeat([]byte{'s'}, n)
+			ctFile := filepath.Join(dir, "ct")
+			runOpenSSL(t, bin, "pkeyutl", "-encrypt", "-pubin", "-inkey", oursPub, "-in", writeFile(t, dir, "pt", pt), "-out", ctFile)
+			ct, _ := os.ReadFile(ctFile)
+			got, err := Decrypt(SM2, testKey(t, SM2), "SM2PKE", ct)
+			if err != nil || !bytes.Equal(got, pt) {
+				t.Errorf("Decrypt(SM2) of openssl's %d-byte ciphertext of %d bytes = %v", len(ct), n, err)
+			}
+		}
+	})
+
+	t.Run("openssl decrypts", func(t *testing.T) {
+		for _, n := range []int{1, 1024} {
+			pt := bytes.Repeat([]byte{'k'}, n)
+			ct, err := Encrypt(SM2, ours.Public().Bytes(), "SM2PKE", pt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runOpenSSL(t, bin, "pkeyutl", "-decrypt", "-inkey", oursP8, "-keyform", "DER", "-in", writeFile(t, dir, "ct", ct))
+			if !bytes.Equal(got, pt) {
+				t.Errorf("openssl decrypted Keyward's SM2 ciphertext of %d bytes to %d bytes", n, len(got))
+			}
+		}
+	})
+
+	// OpenSSL does no key exchange with SM2 keys ("pkeyutl -derive": operation
+	// not supported for this keytype; openssl/openssl#28043). Its SM2
+	// encryption computes the same shared point, though: C1 = k·G, and
+	// (x2, y2) = k·P = d·C1 goes into C3 = SM3(x2 || M || y2). So
+	// DeriveSharedSecret(d, C1) must give an x2 that, with one of its two y2,
+	// reproduces OpenSSL's C3.
+	t.Run("derive", func(t *testing.T) {
+		pt := []byte("the shared point, committed by openssl")
+		ctFile := filepath.Join(dir, "ct")
+		runOpenSSL(t, bin, "pkeyutl", "-encrypt", "-pubin", "-inkey", oursPub, "-in", writeFile(t, dir, "pt", pt), "-out", ctFile)
+		ct, _ := os.ReadFile(ctFile)
+		var c struct {
+			X, Y     *big.Int
+			Hash, CT []byte
+		}
+		if _, err := asn1.Unmarshal(ct, &c); err != nil {
+			t.Fatal(err)
+		}
+		point := append([]byte{4}, c.X.FillBytes(make([]byte, 32))...)
+		point = append(point, c.Y.FillBytes(make([]byte, 32))...)
+		peer, _ := asn1.Marshal(spkiASN1{Algorithm: namedCurve(oidSM2), PublicKey: asn1.BitString{Bytes: point, BitLength: 520}})
+		x2, err := DeriveSharedSecret(SM2, testKey(t, SM2), "ECDH", peer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// y2² = x2³ − 3·x2 + b mod p.
+		p, x := sm2RefCurve.P, new(big.Int).SetBytes(x2)
+		rhs := new(big.Int).Exp(x, big.NewInt(3), p)
+		rhs.Sub(rhs, new(big.Int).Mul(x, big.NewInt(3)))
+		rhs.Add(rhs, sm2RefCurve.B).Mod(rhs, p)
+		y := new(big.Int).ModSqrt(rhs, p)
+		if y == nil {
+			t.Fatalf("DeriveSharedSecret = %x: not the x-coordinate of a point", x2)
+		}
+		found := false
+		for _, y2 := range []*big.Int{y, new(big.Int).Sub(p, y)} {
+			h := sm3.New()
+			h.Write(x2)
+			h.Write(pt)
+			h.Write(y2.FillBytes(make([]byte, 32)))
+			found = found || bytes.Equal(h.Sum(nil), c.Hash)
+		}
+		if !found {
+			t.Errorf("DeriveSharedSecret(SM2, openssl's C1) = %x does not match openssl's C3", x2)
+		}
+	})
 }

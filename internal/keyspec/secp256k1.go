@@ -11,6 +11,7 @@ import (
 
 // crypto/x509 knows only the NIST curves, so secp256k1 keys are encoded here,
 // in the same shapes crypto/x509 and OpenSSL use for named-curve EC keys.
+// sm2.go reuses these shapes for SM2.
 var (
 	oidECPublicKey = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
 	oidSecp256k1   = asn1.ObjectIdentifier{1, 3, 132, 0, 10}
@@ -37,10 +38,22 @@ type ecPrivateKeyASN1 struct {
 	PublicKey  asn1.BitString        `asn1:"optional,explicit,tag:1"`
 }
 
-func k1Algorithm() pkix.AlgorithmIdentifier {
-	params, _ := asn1.Marshal(oidSecp256k1)
+// namedCurve returns the AlgorithmIdentifier of an EC key on a named curve:
+// id-ecPublicKey with the curve's OID as parameters (RFC 5480).
+func namedCurve(curve asn1.ObjectIdentifier) pkix.AlgorithmIdentifier {
+	params, _ := asn1.Marshal(curve)
 	return pkix.AlgorithmIdentifier{Algorithm: oidECPublicKey, Parameters: asn1.RawValue{FullBytes: params}}
 }
+
+// isNamedCurve reports whether a is id-ecPublicKey with exactly the named
+// curve given.
+func isNamedCurve(a pkix.AlgorithmIdentifier, curve asn1.ObjectIdentifier) bool {
+	var got asn1.ObjectIdentifier
+	rest, err := asn1.Unmarshal(a.Parameters.FullBytes, &got)
+	return err == nil && len(rest) == 0 && a.Algorithm.Equal(oidECPublicKey) && got.Equal(curve)
+}
+
+func k1Algorithm() pkix.AlgorithmIdentifier { return namedCurve(oidSecp256k1) }
 
 func marshalK1SPKI(pub *secp256k1.PublicKey) []byte {
 	point := pub.SerializeUncompressed()
@@ -71,11 +84,7 @@ func marshalK1PKCS8(k *secp256k1.PrivateKey) []byte {
 	return der
 }
 
-func isK1Algorithm(a pkix.AlgorithmIdentifier) bool {
-	var curve asn1.ObjectIdentifier
-	rest, err := asn1.Unmarshal(a.Parameters.FullBytes, &curve)
-	return err == nil && len(rest) == 0 && a.Algorithm.Equal(oidECPublicKey) && curve.Equal(oidSecp256k1)
-}
+func isK1Algorithm(a pkix.AlgorithmIdentifier) bool { return isNamedCurve(a, oidSecp256k1) }
 
 // parseK1SPKI parses a secp256k1 SubjectPublicKeyInfo. It accepts only the
 // uncompressed point encoding, the one AWS and marshalK1SPKI use, and checks

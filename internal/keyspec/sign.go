@@ -13,14 +13,16 @@ import (
 	"filippo.io/mldsa"
 	"filippo.io/mldsa/mldsacrypto"
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 )
 
 // signInput is a Sign or Verify request after validation.
 type signInput struct {
 	alg    string
 	hash   crypto.Hash // hash of RSA, ECDSA and Ed25519ph algorithms
-	digest []byte      // RSA, ECDSA: the digest to sign; Ed25519ph: the SHA-512 prehash
-	msg    []byte      // Ed25519, ML-DSA RAW: the message; ML-DSA EXTERNAL_MU: μ
+	digest []byte      // RSA, ECDSA: the digest to sign; Ed25519ph: the SHA-512 prehash; SM2DSA DIGEST: e
+	msg    []byte      // Ed25519, ML-DSA, SM2DSA RAW: the message; ML-DSA EXTERNAL_MU: μ
 	mu     bool
 }
 
@@ -33,8 +35,9 @@ type signInput struct {
 //     ED25519_SHA_512 requires RAW, ED25519_PH_SHA_512 requires DIGEST,
 //     EXTERNAL_MU is the 64-byte μ of ML-DSA and nothing else, and ML-DSA has
 //     no DIGEST form (FIPS 204 pure ML-DSA; HashML-DSA is not offered).
-//  3. The message is 1 to 4096 bytes; a DIGEST is exactly the hash length,
-//     an EXTERNAL_MU exactly 64 bytes.
+//  3. The message is 1 to 4096 bytes; a DIGEST is exactly the hash length
+//     (32 bytes for SM2DSA, whose DIGEST is e = SM3(Z_A || M)), an
+//     EXTERNAL_MU exactly 64 bytes.
 func prepare(spec Spec, alg, messageType string, msg []byte) (signInput, error) {
 	info := specs[spec]
 	if info == nil || !slices.Contains(info.signing, alg) {
@@ -97,8 +100,21 @@ func prepare(spec Spec, alg, messageType string, msg []byte) (signInput, error) 
 		default:
 			return signInput{}, errMessageType(messageType, alg)
 		}
-	default: // SM2DSA: the spec is refused before this point
-		return signInput{}, errUnsupported(spec)
+	case alg == "SM2DSA":
+		switch messageType {
+		case MessageRaw:
+			// e = SM3(Z_A || M) needs the public key: sm2Digest computes it.
+			in.msg = msg
+		case MessageDigest:
+			if len(msg) != sm3.Size {
+				return signInput{}, errDigest(alg)
+			}
+			in.digest = msg
+		default:
+			return signInput{}, errMessageType(messageType, alg)
+		}
+	default: // unreachable: the rules table lists no other algorithm
+		return signInput{}, errAlgorithm(alg, spec)
 	}
 	return in, nil
 }
@@ -117,6 +133,10 @@ func prepare(spec Spec, alg, messageType string, msg []byte) (signInput, error) 
 //     deterministic variant of FIPS 204, so a RAW signature and the
 //     EXTERNAL_MU signature of the same message's μ are identical, as the
 //     ML-DSA page of the Developer Guide says of AWS.
+//   - SM2DSA: a DER SEQUENCE {r, s} (GB/T 32918.2) over e = SM3(Z_A || M),
+//     where Z_A hashes the default distinguishing ID "1234567812345678", the
+//     curve and the public key (GM/T 0009); with DIGEST the 32-byte message
+//     is e itself, which the caller computed the same way.
 //
 // Sign does not know the key's KeyUsage: the caller checks that it is
 // SIGN_VERIFY first.
@@ -135,6 +155,8 @@ func (k *PrivateKey) Sign(alg, messageType string, message []byte) ([]byte, erro
 		return ecdsa.SignASN1(rand.Reader, key, in.digest)
 	case *secp256k1.PrivateKey:
 		return signK1(key, in.digest)
+	case *sm2.PrivateKey:
+		return signSM2(key, in)
 	case ed25519.PrivateKey:
 		if in.digest != nil {
 			return key.Sign(nil, in.digest, &ed25519.Options{Hash: crypto.SHA512})
@@ -170,6 +192,8 @@ func (k *PublicKey) Verify(alg, messageType string, message, sig []byte) (bool, 
 		return ecdsa.VerifyASN1(key, in.digest, sig), nil
 	case *secp256k1.PublicKey:
 		return verifyK1(key, in.digest, sig), nil
+	case *sm2PublicKey:
+		return verifySM2(key, in, sig), nil
 	case ed25519.PublicKey:
 		if in.digest != nil {
 			return ed25519.VerifyWithOptions(key, in.digest, sig, &ed25519.Options{Hash: crypto.SHA512}) == nil, nil

@@ -54,6 +54,9 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				inputs = append(inputs, mtInput{MessageDigest, digestFor(alg, msg)})
 			case "ML_DSA_SHAKE_256":
 				inputs = append(inputs, mtInput{MessageRaw, msg}, mtInput{MessageExternalMu, mldsaMu(pub.key.(*mldsa.PublicKey).Bytes(), msg)})
+			case "SM2DSA":
+				// DIGEST is e = SM3(Z_A || M), computed here without gmsm's Z_A.
+				inputs = append(inputs, mtInput{MessageRaw, msg}, mtInput{"", msg}, mtInput{MessageDigest, sm2E(t, pub.Bytes(), msg)})
 			default:
 				inputs = append(inputs, mtInput{MessageRaw, msg}, mtInput{"", msg}, mtInput{MessageDigest, digestFor(alg, msg)})
 			}
@@ -251,6 +254,14 @@ func TestSignErrors(t *testing.T) {
 		{MLDSA44, "ML_DSA_SHAKE_256", MessageDigest, d32, ErrMessageType, "Message type DIGEST is incompatible with algorithm ML_DSA_SHAKE_256."},
 		{MLDSA44, "ML_DSA_SHAKE_256", MessageExternalMu, d32, ErrDigestLength, "Digest is invalid length for algorithm ML_DSA_SHAKE_256."},
 		{MLDSA87, "ML_DSA_SHAKE_256", MessageRaw, big, ErrMessageLength, ""},
+		{SM2, "ECDSA_SHA_256", MessageRaw, []byte("m"), ErrInvalidAlgorithm, "Algorithm ECDSA_SHA_256 is incompatible with key spec SM2."},
+		{ECCNISTP256, "SM2DSA", MessageRaw, []byte("m"), ErrInvalidAlgorithm, "Algorithm SM2DSA is incompatible with key spec ECC_NIST_P256."},
+		{SM2, "SM2DSA", MessageDigest, make([]byte, 31), ErrDigestLength, "Digest is invalid length for algorithm SM2DSA."},
+		{SM2, "SM2DSA", MessageDigest, make([]byte, 33), ErrDigestLength, "Digest is invalid length for algorithm SM2DSA."},
+		{SM2, "SM2DSA", MessageDigest, make([]byte, 64), ErrDigestLength, ""},
+		{SM2, "SM2DSA", MessageExternalMu, make([]byte, 64), ErrMessageType, "Message type EXTERNAL_MU is incompatible with algorithm SM2DSA."},
+		{SM2, "SM2DSA", MessageRaw, big, ErrMessageLength, "1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to 4096"},
+		{SM2, "SM2DSA", MessageRaw, nil, ErrMessageLength, ""},
 	} {
 		var priv []byte
 		if specs[tc.spec].family != famHMAC {
@@ -269,8 +280,11 @@ func TestSignErrors(t *testing.T) {
 			t.Errorf("Verify(%s, %s, %s, %d bytes) = %v, want %v", tc.spec, tc.alg, tc.mt, len(tc.msg), err, tc.want)
 		}
 	}
-	if _, err := Sign(SM2, nil, "SM2DSA", MessageRaw, []byte("m")); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("Sign(SM2) = %v, want ErrUnsupported", err)
+	if _, err := Sign(MLKEM768, nil, "SM2DSA", MessageRaw, []byte("m")); !errors.Is(err, ErrInvalidAlgorithm) {
+		t.Errorf("Sign(ML_KEM_768) = %v, want ErrInvalidAlgorithm", err)
+	}
+	if _, err := Sign(SM2, nil, "SM2DSA", MessageRaw, []byte("m")); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("Sign(SM2, no key) = %v, want ErrInvalidKey", err)
 	}
 }
 
