@@ -343,3 +343,91 @@ func TestSM2WithCLI(t *testing.T) {
 		t.Errorf("aws kms verify = %v", ver)
 	}
 }
+
+// TestSM2Import imports key material wrapped with SM2PKE under an SM2
+// wrapping key, as AWS allows in its China Regions: a symmetric key and an
+// SM2 signing key, each wrapped by OpenSSL from the public key alone.
+func TestSM2Import(t *testing.T) {
+	e := startChina(t)
+	openssl := openSSL(t)
+	dir := t.TempDir()
+	wrap := func(t *testing.T, id *string, material []byte) (token, wrapped []byte) {
+		t.Helper()
+		p := must[*kms.GetParametersForImportOutput](t)(e.kms.GetParametersForImport(ctx, &kms.GetParametersForImportInput{
+			KeyId: id, WrappingAlgorithm: "SM2PKE", WrappingKeySpec: "SM2"}))
+		sm2SPKI(t, p.PublicKey)
+		pubFile := writePEM(t, filepath.Join(dir, "wrap.pem"), "PUBLIC KEY", p.PublicKey)
+		in := filepath.Join(dir, "material")
+		os.WriteFile(in, material, 0o600)
+		out, err := exec.Command(openssl, "pkeyutl", "-encrypt", "-pubin", "-inkey", pubFile, "-in", in).Output()
+		if err != nil {
+			t.Fatalf("openssl pkeyutl -encrypt: %v", err)
+		}
+		return p.ImportToken, out
+	}
+
+	t.Run("symmetric", func(t *testing.T) {
+		m := must[*kms.CreateKeyOutput](t)(e.kms.CreateKey(ctx, &kms.CreateKeyInput{Origin: "EXTERNAL"})).KeyMetadata
+		material := make([]byte, 32)
+		rand.Read(material)
+		token, wrapped := wrap(t, m.KeyId, material)
+		must[*kms.ImportKeyMaterialOutput](t)(e.kms.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: m.KeyId,
+			ImportToken: token, EncryptedKeyMaterial: wrapped, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"}))
+		ct := must[*kms.EncryptOutput](t)(e.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: m.KeyId, Plaintext: []byte("imported")}))
+		pt := must[*kms.DecryptOutput](t)(e.kms.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob}))
+		if string(pt.Plaintext) != "imported" {
+			t.Errorf("Decrypt = %q", pt.Plaintext)
+		}
+		// A damaged wrapping is refused and changes nothing.
+		other := must[*kms.CreateKeyOutput](t)(e.kms.CreateKey(ctx, &kms.CreateKeyInput{Origin: "EXTERNAL"})).KeyMetadata
+		token, wrapped = wrap(t, other.KeyId, material)
+		wrapped[len(wrapped)-1] ^= 1
+		_, err := e.kms.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: other.KeyId, ImportToken: token, EncryptedKeyMaterial: wrapped,
+			ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"})
+		wantErr(t, err, "InvalidCiphertextException", "")
+		d := must[*kms.DescribeKeyOutput](t)(e.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: other.KeyId}))
+		if d.KeyMetadata.KeyState != "PendingImport" {
+			t.Errorf("after a refused import the key is %s", d.KeyMetadata.KeyState)
+		}
+	})
+
+	t.Run("SM2 signing key", func(t *testing.T) {
+		keyPEM := filepath.Join(dir, "sm2.pem")
+		if out, err := exec.Command(openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:sm2", "-out", keyPEM).CombinedOutput(); err != nil {
+			t.Fatalf("openssl genpkey: %v\n%s", err, out)
+		}
+		p8, err := exec.Command(openssl, "pkcs8", "-topk8", "-nocrypt", "-in", keyPEM, "-outform", "DER").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := must[*kms.CreateKeyOutput](t)(e.kms.CreateKey(ctx, &kms.CreateKeyInput{Origin: "EXTERNAL", KeySpec: "SM2", KeyUsage: "SIGN_VERIFY"})).KeyMetadata
+		token, wrapped := wrap(t, m.KeyId, p8)
+		must[*kms.ImportKeyMaterialOutput](t)(e.kms.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: m.KeyId,
+			ImportToken: token, EncryptedKeyMaterial: wrapped, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"}))
+		msg := filepath.Join(dir, "signme")
+		os.WriteFile(msg, []byte("imported SM2 key"), 0o600)
+		sig := must[*kms.SignOutput](t)(e.kms.Sign(ctx, &kms.SignInput{KeyId: m.KeyId, Message: []byte("imported SM2 key"), SigningAlgorithm: "SM2DSA"})).Signature
+		sigFile := filepath.Join(dir, "importsig")
+		os.WriteFile(sigFile, sig, 0o600)
+		// OpenSSL checks it with the key it generated: the imported key is the one in use.
+		out, err := exec.Command(openssl, "pkeyutl", "-verify", "-inkey", keyPEM, "-rawin", "-digest", "sm3",
+			"-pkeyopt", "distid:1234567812345678", "-sigfile", sigFile, "-in", msg).CombinedOutput()
+		if err != nil {
+			t.Errorf("openssl refused the imported key's signature: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		m := must[*kms.CreateKeyOutput](t)(e.kms.CreateKey(ctx, &kms.CreateKeyInput{Origin: "EXTERNAL"})).KeyMetadata
+		for _, c := range []struct {
+			alg  types.AlgorithmSpec
+			spec types.WrappingKeySpec
+		}{{"SM2PKE", "RSA_2048"}, {"RSAES_OAEP_SHA_256", "SM2"}} {
+			_, err := e.kms.GetParametersForImport(ctx, &kms.GetParametersForImportInput{KeyId: m.KeyId, WrappingAlgorithm: c.alg, WrappingKeySpec: c.spec})
+			wantErr(t, err, "ValidationException", "is not compatible with wrapping key spec")
+		}
+		rsaKey := must[*kms.CreateKeyOutput](t)(e.kms.CreateKey(ctx, &kms.CreateKeyInput{Origin: "EXTERNAL", KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY"})).KeyMetadata
+		_, err := e.kms.GetParametersForImport(ctx, &kms.GetParametersForImportInput{KeyId: rsaKey.KeyId, WrappingAlgorithm: "SM2PKE", WrappingKeySpec: "SM2"})
+		wantErr(t, err, "ValidationException", "RSA_2048 key material cannot be wrapped with SM2PKE.")
+	})
+}

@@ -78,13 +78,14 @@ type importParams struct {
 }
 
 // checkImportSpec refuses key specs whose material Keyward cannot take in:
-// the specs whose private keys AWS KMS accepts as PKCS #8 (RSA, NIST and
-// secp256k1 curves), HMAC and symmetric keys are supported.
+// the specs whose private keys AWS KMS accepts as PKCS #8 (RSA, NIST,
+// secp256k1 and, in the China Regions where the spec exists, SM2 curves),
+// HMAC and symmetric keys are supported.
 func checkImportSpec(spec string) error {
 	switch keyspec.Spec(spec) {
 	case keyspec.SymmetricDefault, keyspec.HMAC224, keyspec.HMAC256, keyspec.HMAC384, keyspec.HMAC512,
 		keyspec.RSA2048, keyspec.RSA3072, keyspec.RSA4096,
-		keyspec.ECCNISTP256, keyspec.ECCNISTP384, keyspec.ECCNISTP521, keyspec.ECCSECGP256K1:
+		keyspec.ECCNISTP256, keyspec.ECCNISTP384, keyspec.ECCNISTP521, keyspec.ECCSECGP256K1, keyspec.SM2:
 		return nil
 	}
 	return errf(CodeUnsupportedOperation, "Importing key material is not supported for key spec %s.", spec)
@@ -263,23 +264,14 @@ func (s *Service) GetParametersForImport(ctx context.Context, caller *Caller, re
 	if err := allow(k, "GetParametersForImport"); err != nil {
 		return nil, err
 	}
-	if err := checkWrapping(k.Spec, alg, spec); err != nil {
+	if err := checkWrapping(k.Spec, alg, spec, keyspec.IsChinaRegion(s.region)); err != nil {
 		return nil, err
 	}
-	bits := map[string]int{"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}[spec]
-	priv, err := s.life.genRSA(bits)
-	if err != nil {
-		return nil, s.internal(ctx, "GetParametersForImport", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	der, pub, err := s.wrappingKey(spec)
 	if err != nil {
 		return nil, s.internal(ctx, "GetParametersForImport", err)
 	}
 	defer clear(der)
-	pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	if err != nil {
-		return nil, s.internal(ctx, "GetParametersForImport", err)
-	}
 	var idb [16]byte
 	if _, err := io.ReadFull(s.rand, idb[:]); err != nil {
 		return nil, s.internal(ctx, "GetParametersForImport", err)
@@ -310,18 +302,54 @@ func (s *Service) GetParametersForImport(ctx context.Context, caller *Caller, re
 	return &GetParametersForImportResponse{KeyId: k.ARN(), ImportToken: token, PublicKey: pub, ParametersValidTo: ts(tok.expires)}, nil
 }
 
+// wrappingKey makes a wrapping key pair of spec (RSA_2048/3072/4096 or SM2)
+// for GetParametersForImport: the private key as PKCS #8 and the public key
+// as the SubjectPublicKeyInfo the caller encrypts its material to.
+func (s *Service) wrappingKey(spec string) (der, pub []byte, err error) {
+	if spec == "SM2" {
+		if der, err = keyspec.Generate(keyspec.SM2); err != nil {
+			return nil, nil, err
+		}
+		if pub, err = keyspec.Public(keyspec.SM2, der); err != nil {
+			clear(der)
+			return nil, nil, err
+		}
+		return der, pub, nil
+	}
+	bits := map[string]int{"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}[spec]
+	priv, err := s.life.genRSA(bits)
+	if err != nil {
+		return nil, nil, err
+	}
+	if der, err = x509.MarshalPKCS8PrivateKey(priv); err != nil {
+		return nil, nil, err
+	}
+	if pub, err = x509.MarshalPKIXPublicKey(&priv.PublicKey); err != nil {
+		clear(der)
+		return nil, nil, err
+	}
+	return der, pub, nil
+}
+
 // checkWrapping applies the rules for wrapping algorithms and wrapping key
 // specs ("Select a wrapping algorithm", GetParametersForImport API
 // reference): RSAES_PKCS1_V1_5 is no longer supported; RSA private keys are
 // too long for RSAES-OAEP and need an RSA_AES_KEY_WRAP algorithm; an
 // ECC_NIST_P521 private key does not fit RSAES-OAEP under an RSA_2048
-// wrapping key; SM2 is for China Regions only.
-func checkWrapping(keySpec, alg, wrappingSpec string) error {
+// wrapping key; SM2 is for China Regions only, where SM2PKE goes with an SM2
+// wrapping key (and only with it) and cannot carry RSA private keys, which
+// are longer than its 1024-byte limit.
+func checkWrapping(keySpec, alg, wrappingSpec string, china bool) error {
+	sm2Alg, sm2Spec := alg == "SM2PKE", wrappingSpec == "SM2"
 	switch {
 	case alg == "RSAES_PKCS1_V1_5":
 		return errf(CodeUnsupportedOperation, "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.")
-	case alg == "SM2PKE" || wrappingSpec == "SM2":
+	case (sm2Alg || sm2Spec) && !china:
 		return errf(CodeUnsupportedOperation, "SM2 wrapping is supported only in China Regions.")
+	case sm2Alg != sm2Spec:
+		return errf(CodeValidation, "Wrapping algorithm %s is not compatible with wrapping key spec %s.", alg, wrappingSpec)
+	case sm2Alg && (keySpec == "RSA_2048" || keySpec == "RSA_3072" || keySpec == "RSA_4096"):
+		return errf(CodeValidation, "%s key material cannot be wrapped with SM2PKE.", keySpec)
 	}
 	oaep := alg == "RSAES_OAEP_SHA_1" || alg == "RSAES_OAEP_SHA_256"
 	switch {
@@ -606,6 +634,17 @@ func (s *Service) openImport(ctx context.Context, k *keys.Key, token, encrypted 
 		return nil, s.internal(ctx, "ImportKeyMaterial", fmt.Errorf("unwrap import wrapping key: %w", err))
 	}
 	defer clear(der)
+	if rec.Spec == "SM2" {
+		// SM2PKE of the material itself, in the ASN.1 form AWS takes (the
+		// SM2OfflineOperationHelper's, and OpenSSL 3's).
+		material, err := keyspec.Decrypt(keyspec.SM2, der, "SM2PKE", encrypted)
+		if errors.Is(err, keyspec.ErrDecrypt) {
+			return nil, errInvalidCiphertext
+		} else if err != nil {
+			return nil, s.internal(ctx, "ImportKeyMaterial", fmt.Errorf("stored SM2 import wrapping key: %w", err))
+		}
+		return material, nil
+	}
 	key, err := x509.ParsePKCS8PrivateKey(der)
 	priv, ok := key.(*rsa.PrivateKey)
 	if err != nil || !ok {
