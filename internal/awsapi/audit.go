@@ -477,6 +477,26 @@ func kmsRequestParameters(op string, body []byte) json.RawMessage {
 	case "GetKeyLastUsage":
 		p, _ = audit.RequestParameters("DescribeKey", body) // KeyId only
 		return p
+	case "Encapsulate", "Decapsulate":
+		// The key and the algorithm; never the shared secret or its
+		// encapsulation.
+		var req struct {
+			KeyId                  *string `json:"KeyId"`
+			EncapsulationAlgorithm *string `json:"EncapsulationAlgorithm"`
+			DryRun                 *bool   `json:"DryRun"`
+		}
+		if jsonv2.Unmarshal(body, &req) != nil {
+			return nil
+		}
+		out, _ := jsonv2.Marshal(struct {
+			KeyId                  *string `json:"keyId,omitempty"`
+			EncapsulationAlgorithm *string `json:"encapsulationAlgorithm,omitempty"`
+			DryRun                 *bool   `json:"dryRun,omitempty"`
+		}{req.KeyId, req.EncapsulationAlgorithm, req.DryRun})
+		if string(out) == "{}" {
+			return nil
+		}
+		return out
 	case "DeriveSharedSecret":
 		// Never PublicKey or Recipient; the response's SharedSecret is
 		// never logged either.

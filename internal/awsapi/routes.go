@@ -68,6 +68,8 @@ var routes = map[string]route{
 	"GenerateDataKeyPair":                 {call: op((*kms.Service).GenerateDataKeyPair), bodyLimit: smallBody, timeout: opTimeout},
 	"GenerateDataKeyPairWithoutPlaintext": {call: op((*kms.Service).GenerateDataKeyPairWithoutPlaintext), bodyLimit: smallBody, timeout: opTimeout},
 	"DeriveSharedSecret":                  {call: op((*kms.Service).DeriveSharedSecret), bodyLimit: smallBody, timeout: opTimeout},
+	"Encapsulate":                         {call: op((*kms.Service).Encapsulate), bodyLimit: smallBody, timeout: opTimeout},
+	"Decapsulate":                         {call: op((*kms.Service).Decapsulate), bodyLimit: smallBody, timeout: opTimeout},
 	"PutKeyPolicy":                        {call: op((*kms.Service).PutKeyPolicy), bodyLimit: policyBody, timeout: opTimeout},
 	"GetKeyPolicy":                        {call: op((*kms.Service).GetKeyPolicy), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
 	"ListKeyPolicies":                     {call: op((*kms.Service).ListKeyPolicies), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},

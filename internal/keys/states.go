@@ -79,8 +79,10 @@ var (
 // matrix maps every operation that acts on an existing key to its row.
 var matrix = map[string]row{
 	// Cryptographic operations.
+	"Decapsulate":                         cryptoRow,
 	"Decrypt":                             cryptoRow,
 	"DeriveSharedSecret":                  cryptoRow,
+	"Encapsulate":                         cryptoRow,
 	"Encrypt":                             cryptoRow,
 	"GenerateDataKey":                     cryptoRow,
 	"GenerateDataKeyPair":                 cryptoRow,

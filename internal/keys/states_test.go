@@ -19,6 +19,8 @@ func TestAllow(t *testing.T) {
 	want := map[string]string{
 		"Decrypt":                             "ok D S S S",
 		"DeriveSharedSecret":                  "ok D S S S",
+		"Encapsulate":                         "ok D S S S",
+		"Decapsulate":                         "ok D S S S",
 		"Encrypt":                             "ok D S S S",
 		"GenerateDataKey":                     "ok D S S S",
 		"GenerateDataKeyPair":                 "ok D S S S",

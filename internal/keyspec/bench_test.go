@@ -1,6 +1,7 @@
 package keyspec
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -163,4 +164,52 @@ func BenchmarkDeriveSharedSecret(b *testing.B) {
 			}
 		}
 	})
+}
+
+func BenchmarkEncapsulate(b *testing.B) {
+	for _, spec := range mlkemSpecs {
+		pub := testPrivate(b, spec).Public()
+		name := strings.ReplaceAll(string(spec), "_", "")
+		b.Run(name+"/Parsed", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := pub.Encapsulate("ML_KEM"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/DER", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := Encapsulate(spec, pub.Bytes(), "ML_KEM"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDecapsulate(b *testing.B) {
+	for _, spec := range mlkemSpecs {
+		k := testPrivate(b, spec)
+		der := testKey(b, spec)
+		ct, _, _ := k.Public().Encapsulate("ML_KEM")
+		name := strings.ReplaceAll(string(spec), "_", "")
+		b.Run(name+"/Parsed", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := k.Decapsulate("ML_KEM", ct); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/DER", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Decapsulate(spec, der, "ML_KEM", ct); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

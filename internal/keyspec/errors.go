@@ -18,8 +18,8 @@ var (
 	// it; AWS's own text for this case is not published.
 	ErrInvalidKeySpec = errors.New("keyspec: invalid key spec")
 
-	// ErrInvalidAlgorithm means the encryption, signing, MAC or key agreement
-	// algorithm is not one the key supports. AWS: InvalidKeyUsageException
+	// ErrInvalidAlgorithm means the encryption, signing, MAC, key agreement
+	// or key encapsulation algorithm is not one the key supports. AWS: InvalidKeyUsageException
 	// ("The encryption algorithm or signing algorithm specified for the
 	// operation is incompatible with the type of key material in the KMS key
 	// (KeySpec)", API reference). Message "Algorithm X is incompatible with
@@ -54,8 +54,10 @@ var (
 	// AWS: ValidationException; message in AWS's style.
 	ErrInvalidPeerKey = errors.New("keyspec: invalid peer public key")
 
-	// ErrDecrypt means an RSA or SM2 ciphertext did not decrypt. It is
-	// deliberately uninformative. AWS: InvalidCiphertextException.
+	// ErrDecrypt means an RSA or SM2 ciphertext did not decrypt, or an
+	// ML-KEM ciphertext for Decapsulate is not the parameter set's length
+	// (768, 1088 or 1568 bytes). It is deliberately uninformative. AWS:
+	// InvalidCiphertextException.
 	ErrDecrypt = errors.New("keyspec: decryption failed")
 
 	// ErrInvalidKey means stored key material is malformed or does not match
@@ -64,8 +66,10 @@ var (
 	ErrInvalidKey = errors.New("keyspec: key material does not match key spec")
 
 	// ErrUnsupported means the key spec is known to AWS but Keyward does not
-	// implement its cryptography (ML-KEM). AWS has no such case; the
-	// service should answer UnsupportedOperationException.
+	// implement its cryptography. AWS has no such case; the service should
+	// answer UnsupportedOperationException. Since ML-KEM, every spec in the
+	// rules table is implemented and nothing in this package returns it; it
+	// remains for a spec added to the table ahead of its cryptography.
 	ErrUnsupported = errors.New("keyspec: key spec not implemented")
 )
 
@@ -107,8 +111,4 @@ func errLength(field string, n, max int) error {
 
 func errKey(spec Spec, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalidKey, spec, fmt.Sprintf(format, args...))
-}
-
-func errUnsupported(spec Spec) error {
-	return newError(ErrUnsupported, "KeySpec %s is not supported by this key service.", spec)
 }

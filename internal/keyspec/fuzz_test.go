@@ -2,6 +2,7 @@ package keyspec
 
 import (
 	"bytes"
+	"crypto/mlkem"
 	"encoding/asn1"
 	"math/big"
 	"testing"
@@ -17,6 +18,9 @@ import (
 func FuzzParsePublicKey(f *testing.F) {
 	for _, spec := range []Spec{RSA2048, ECCNISTP256, ECCSECGP256K1, ECCNISTEdwards25519, MLDSA44, SM2} {
 		f.Add(uint8(0), testPrivate(f, spec).Public().Bytes())
+	}
+	for i, spec := range mlkemSpecs {
+		f.Add(uint8(12+i), testPrivate(f, spec).Public().Bytes())
 	}
 	f.Fuzz(func(t *testing.T, which uint8, der []byte) {
 		spec := asymmetricSpecs[int(which)%len(asymmetricSpecs)]
@@ -40,6 +44,11 @@ func FuzzParsePrivateKey(f *testing.F) {
 	f.Add(uint8(6), testKey(f, ECCSECGP256K1))
 	f.Add(uint8(3), testKey(f, ECCNISTP256))
 	f.Add(uint8(11), testKey(f, SM2))
+	for i, spec := range mlkemSpecs {
+		for _, form := range mlkemForms(f, spec, mlkemSeedOf(f, testKey(f, spec))) {
+			f.Add(uint8(12+i), form.der)
+		}
+	}
 	f.Fuzz(func(t *testing.T, which uint8, der []byte) {
 		spec := asymmetricSpecs[int(which)%len(asymmetricSpecs)]
 		k, err := ParsePrivateKey(spec, der)
@@ -60,6 +69,19 @@ func FuzzParsePrivateKey(f *testing.F) {
 			k2, err := ParsePrivateKey(spec, der)
 			if err != nil || !bytes.Equal(k2.Public().Bytes(), k.Public().Bytes()) {
 				t.Fatalf("SM2 key does not round-trip: %v", err)
+			}
+		case *mlkemPrivateKey:
+			// Whatever form parsed, its public half parses and the pair works.
+			pub, err := ParsePublicKey(spec, k.Public().Bytes())
+			if err != nil {
+				t.Fatalf("%s: public half of a parsed key does not parse: %v", spec, err)
+			}
+			ct, ss, err := pub.Encapsulate("ML_KEM")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := k.Decapsulate("ML_KEM", ct); err != nil || !bytes.Equal(got, ss) {
+				t.Fatalf("%s: parsed key does not decapsulate for its own public key: %v", spec, err)
 			}
 		}
 	})
@@ -110,6 +132,34 @@ func FuzzDecryptSM2(f *testing.F) {
 		again, _ := asn1.Marshal(c)
 		if err != nil || len(rest) != 0 || !bytes.Equal(again, ct) || len(c.CT) != len(pt) {
 			t.Fatalf("Decrypt(SM2) accepted a non-canonical ciphertext %x", ct)
+		}
+	})
+}
+
+// FuzzDecapsulateMLKEM feeds arbitrary ciphertexts to Decapsulate: no
+// panics; a wrong length is exactly ErrDecrypt; any right-length ciphertext
+// gives a 32-byte secret, the one crypto/mlkem gives for the same seed.
+func FuzzDecapsulateMLKEM(f *testing.F) {
+	k := testPrivate(f, MLKEM768)
+	ct, _, _ := k.Public().Encapsulate("ML_KEM")
+	f.Add(ct)
+	f.Add(ct[:100])
+	f.Add(make([]byte, len(ct)))
+	ref, err := mlkem.NewDecapsulationKey768(mlkemSeedOf(f, testKey(f, MLKEM768)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, ct []byte) {
+		got, err := k.Decapsulate("ML_KEM", ct)
+		if len(ct) != mlkem.CiphertextSize768 {
+			if err != ErrDecrypt {
+				t.Fatalf("Decapsulate(%d bytes) = %v, want exactly ErrDecrypt", len(ct), err)
+			}
+			return
+		}
+		want, _ := ref.Decapsulate(ct)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Decapsulate = %x, %v; crypto/mlkem = %x", got, err, want)
 		}
 	})
 }

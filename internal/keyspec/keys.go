@@ -26,7 +26,7 @@ import (
 // for concurrent use.
 type PrivateKey struct {
 	spec Spec
-	key  any              // *rsa.PrivateKey, *ecdsa.PrivateKey, *secp256k1.PrivateKey, *sm2.PrivateKey, ed25519.PrivateKey or *mldsa.PrivateKey
+	key  any              // *rsa.PrivateKey, *ecdsa.PrivateKey, *secp256k1.PrivateKey, *sm2.PrivateKey, ed25519.PrivateKey, *mldsa.PrivateKey or *mlkemPrivateKey
 	ecdh *ecdh.PrivateKey // NIST curves; SM2 converts its key per call (see deriveSM2)
 	pub  *PublicKey
 }
@@ -35,7 +35,7 @@ type PrivateKey struct {
 // concurrent use.
 type PublicKey struct {
 	spec Spec
-	key  any // *rsa.PublicKey, *ecdsa.PublicKey, *secp256k1.PublicKey, *sm2PublicKey, ed25519.PublicKey or *mldsa.PublicKey
+	key  any // *rsa.PublicKey, *ecdsa.PublicKey, *secp256k1.PublicKey, *sm2PublicKey, ed25519.PublicKey, *mldsa.PublicKey or *mlkemPublicKey
 	der  []byte
 }
 
@@ -91,15 +91,12 @@ func mldsaParams(spec Spec) mldsa.Parameters {
 	}
 }
 
-// asymmetric returns the rules row of spec if its cryptography is asymmetric
-// and implemented here (everything but ML-KEM).
+// asymmetric returns the rules row of spec if its cryptography is asymmetric.
 func asymmetric(spec Spec) (*specInfo, error) {
 	info := specs[spec]
 	switch {
 	case info == nil:
 		return nil, errKey(spec, "unknown key spec")
-	case info.family == famMLKEM:
-		return nil, errUnsupported(spec)
 	case info.family == famSymmetric || info.family == famHMAC:
 		return nil, errKey(spec, "not an asymmetric key spec")
 	}
@@ -108,7 +105,8 @@ func asymmetric(spec Spec) (*specInfo, error) {
 
 // Generate returns new private key material for spec: PKCS #8 DER for the
 // asymmetric specs (RSA, NIST, secp256k1 and SM2 curves, Ed25519, ML-DSA as
-// an RFC 9881 seed-only key) and spec-size random bytes for the HMAC specs
+// an RFC 9881 seed-only key, ML-KEM as an RFC 9935 seed-only key) and
+// spec-size random bytes for the HMAC specs
 // (HMAC_224: 28 bytes, HMAC_256: 32, HMAC_384: 48, HMAC_512: 64). It uses
 // crypto/rand; since Go 1.26 the standard library ignores caller-supplied
 // randomness for key generation anyway (tests use
@@ -146,6 +144,8 @@ func Generate(spec Spec) ([]byte, error) {
 		_, key, err = ed25519.GenerateKey(nil)
 	case famMLDSA:
 		key, err = mldsa.GenerateKey(mldsaParams(spec))
+	case famMLKEM:
+		return generateMLKEM(mlkemParamSets[spec])
 	}
 	if err != nil {
 		return nil, err
@@ -163,7 +163,9 @@ func randomBytes(n int) ([]byte, error) {
 
 // ParsePrivateKey parses PKCS #8 DER private key material of spec, as made by
 // Generate, and checks that it matches the spec (algorithm, curve, modulus
-// size, ML-DSA parameter set). A mismatch wraps ErrInvalidKey.
+// size, ML-DSA or ML-KEM parameter set). ML-KEM keys may also be in RFC
+// 9935's expandedKey or both forms (see mlkem.go). A mismatch wraps
+// ErrInvalidKey.
 func ParsePrivateKey(spec Spec, der []byte) (*PrivateKey, error) {
 	info, err := asymmetric(spec)
 	if err != nil {
@@ -227,6 +229,12 @@ func ParsePrivateKey(spec Spec, der []byte) (*PrivateKey, error) {
 			return nil, errKey(spec, "not an %s key", mldsaParams(spec))
 		}
 		k.key, pub = mk, mk.PublicKey()
+	case famMLKEM:
+		dk, ek, err := parseMLKEMPKCS8(mlkemParamSets[spec], der)
+		if err != nil {
+			return nil, errKey(spec, "%v", err)
+		}
+		k.key, pub = dk, ek
 	}
 	spki, err := marshalPublic(pub)
 	if err != nil {
@@ -242,6 +250,8 @@ func marshalPublic(pub any) ([]byte, error) {
 		return marshalK1SPKI(p), nil
 	case *sm2PublicKey:
 		return marshalSM2SPKI(p)
+	case *mlkemPublicKey:
+		return marshalMLKEMSPKI(p)
 	}
 	return mldsax509.MarshalPKIXPublicKey(pub)
 }
@@ -259,6 +269,8 @@ func ParsePublicKey(spec Spec, spki []byte) (*PublicKey, error) {
 		pub, err = parseK1SPKI(spki)
 	case famSM2:
 		pub, err = parseSM2SPKI(spki)
+	case famMLKEM:
+		pub, err = parseMLKEMSPKI(mlkemParamSets[spec], spki)
 	default:
 		pub, err = mldsax509.ParsePKIXPublicKey(spki)
 	}
@@ -279,6 +291,8 @@ func ParsePublicKey(spec Spec, spki []byte) (*PublicKey, error) {
 		ok = info.family == famEd25519
 	case *mldsa.PublicKey:
 		ok = info.family == famMLDSA && p.Parameters() == mldsaParams(spec)
+	case *mlkemPublicKey:
+		ok = info.family == famMLKEM && p.params == mlkemParamSets[spec]
 	}
 	if !ok {
 		return nil, errKey(spec, "public key does not match the key spec")
@@ -289,7 +303,8 @@ func ParsePublicKey(spec Spec, spki []byte) (*PublicKey, error) {
 // Public returns the DER SubjectPublicKeyInfo of the private key material of
 // spec, as GetPublicKey returns it: rsaEncryption, id-ecPublicKey with the
 // named curve (secp256k1 is 1.3.132.0.10, SM2 1.2.156.10197.1.301),
-// id-Ed25519, or id-ml-dsa-44/65/87 (2.16.840.1.101.3.4.3.17/18/19, RFC 9881).
+// id-Ed25519, id-ml-dsa-44/65/87 (2.16.840.1.101.3.4.3.17/18/19, RFC 9881)
+// or id-alg-ml-kem-512/768/1024 (2.16.840.1.101.3.4.4.1/2/3, RFC 9935).
 func Public(spec Spec, private []byte) ([]byte, error) {
 	k, err := ParsePrivateKey(spec, private)
 	if err != nil {
@@ -302,7 +317,8 @@ func Public(spec Spec, private []byte) ([]byte, error) {
 // pairSpec: the private key as PKCS #8 DER and the public key as SPKI DER, as
 // GenerateDataKeyPair returns them. It is the one function besides Generate
 // that returns private key material, because AWS returns it to the caller.
-// The region rules are CheckDataKeyPair's; ML-KEM returns ErrUnsupported.
+// The region rules are CheckDataKeyPair's. ML-KEM pairs are an RFC 9935
+// seed-only PKCS #8 key and its SubjectPublicKeyInfo.
 func GenerateDataKeyPair(pairSpec string) (private, public []byte, err error) {
 	spec, ok := dataKeyPairSpecs[pairSpec]
 	if !ok {

@@ -43,8 +43,10 @@ func TestGenerateParsePublic(t *testing.T) {
 			// The SPKI alone is usable by other implementations: the Go standard
 			// library (filippo.io/mldsa/x509 for ML-DSA, whose OIDs are RFC 9881's).
 			// The standard library knows neither secp256k1 nor SM2; OpenSSL
-			// reads those in openssl_test.go.
-			if spec != ECCSECGP256K1 && spec != SM2 {
+			// reads those in openssl_test.go. crypto/x509 has no ML-KEM:
+			// mlkem_test.go checks those encodings field by field and the keys
+			// against crypto/mlkem.
+			if spec != ECCSECGP256K1 && spec != SM2 && specs[spec].family != famMLKEM {
 				got, err := mldsax509.ParsePKIXPublicKey(spki)
 				if err != nil {
 					t.Fatalf("x509.ParsePKIXPublicKey(%s SPKI) = %v", spec, err)
@@ -77,7 +79,6 @@ func TestGenerateRefused(t *testing.T) {
 		spec Spec
 		want error
 	}{
-		{MLKEM512, ErrUnsupported}, {MLKEM768, ErrUnsupported}, {MLKEM1024, ErrUnsupported},
 		{SymmetricDefault, ErrInvalidKey}, {"RSA_1024", ErrInvalidKey},
 	} {
 		if _, err := Generate(tc.spec); !errors.Is(err, tc.want) {
@@ -215,8 +216,26 @@ func TestGenerateDataKeyPair(t *testing.T) {
 		}
 	}
 	for _, ps := range []string{"ML_KEM_512", "ML_KEM_768", "ML_KEM_1024"} {
-		if _, _, err := GenerateDataKeyPair(ps); !errors.Is(err, ErrUnsupported) {
-			t.Errorf("GenerateDataKeyPair(%s) = %v, want ErrUnsupported", ps, err)
+		priv, pub, err := GenerateDataKeyPair(ps)
+		if err != nil {
+			t.Fatalf("GenerateDataKeyPair(%s) = %v", ps, err)
+		}
+		spec := Spec(ps)
+		if got, err := Public(spec, priv); err != nil || !bytes.Equal(got, pub) {
+			t.Errorf("GenerateDataKeyPair(%s): public key does not match private key (%v)", ps, err)
+		}
+		// RFC 9935 seed-only PKCS #8 (86 bytes) and an SPKI crypto/mlkem's
+		// sizes agree with.
+		seed := mlkemSeedOf(t, priv)
+		if len(priv) != 86 || len(seed) != 64 || len(mlkemEKOf(t, pub)) != mlkemSizes[spec].ek {
+			t.Errorf("GenerateDataKeyPair(%s) = %d-byte PKCS #8, %d-byte encapsulation key", ps, len(priv), len(mlkemEKOf(t, pub)))
+		}
+		ct, ss, err := Encapsulate(spec, pub, "ML_KEM")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Decapsulate(spec, priv, "ML_KEM", ct); err != nil || !bytes.Equal(got, ss) {
+			t.Errorf("GenerateDataKeyPair(%s): the pair does not decapsulate its own encapsulation (%v)", ps, err)
 		}
 	}
 	if _, _, err := GenerateDataKeyPair("HMAC_256"); !errors.Is(err, ErrInvalidKeySpec) {

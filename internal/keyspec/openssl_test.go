@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -19,7 +20,8 @@ import (
 // for Decrypt, derives ECDH secrets with DeriveSharedSecret's public keys,
 // and reads the PKCS #8 keys Generate writes. OpenSSL 3.0 has no ML-DSA, so
 // ML-DSA is checked against filippo.io/mldsa in sign_test.go instead. SM2 has
-// its own test, TestOpenSSLSM2.
+// its own test, TestOpenSSLSM2. ML-KEM needs OpenSSL 3.5 (TestOpenSSLMLKEM);
+// TestPythonCryptographyMLKEM reaches a newer OpenSSL through pyca/cryptography.
 
 func needOpenSSL(t *testing.T) string {
 	t.Helper()
@@ -297,4 +299,128 @@ func TestOpenSSLSM2(t *testing.T) {
 			t.Errorf("DeriveSharedSecret(SM2, openssl's C1) = %x does not match openssl's C3", x2)
 		}
 	})
+}
+
+// TestOpenSSLMLKEM runs with OpenSSL 3.5 or later, the first with ML-KEM
+// (3.0 has none, and the test skips). OpenSSL reads Keyward's seed-only
+// PKCS #8 keys and derives the same SubjectPublicKeyInfo from them, reads
+// that SPKI back unchanged, and Keyward reads the keys OpenSSL generates,
+// which by default are in RFC 9935's both form.
+func TestOpenSSLMLKEM(t *testing.T) {
+	bin := needOpenSSL(t)
+	if out, err := exec.Command(bin, "list", "-kem-algorithms").CombinedOutput(); err != nil || !bytes.Contains(out, []byte("ML-KEM-768")) {
+		version, _ := exec.Command(bin, "version").Output()
+		t.Skipf("%s has no ML-KEM (OpenSSL 3.5 or later does); mlkem_test.go checks the encodings field by field", bytes.TrimSpace(version))
+	}
+	dir := t.TempDir()
+	for _, spec := range mlkemSpecs {
+		name := "ML-KEM-" + strings.TrimPrefix(string(spec), "ML_KEM_")
+		p8 := writeFile(t, dir, "key.der", testKey(t, spec))
+		spki := testPrivate(t, spec).Public().Bytes()
+		if got := runOpenSSL(t, bin, "pkey", "-inform", "DER", "-in", p8, "-pubout", "-outform", "DER"); !bytes.Equal(got, spki) {
+			t.Errorf("%s: openssl derives another SPKI from Keyward's PKCS #8", spec)
+		}
+		pub := writeFile(t, dir, "pub.der", spki)
+		if got := runOpenSSL(t, bin, "pkey", "-pubin", "-inform", "DER", "-in", pub, "-outform", "DER"); !bytes.Equal(got, spki) {
+			t.Errorf("%s: openssl does not read back Keyward's SPKI unchanged", spec)
+		}
+		theirs := filepath.Join(dir, "theirs.der")
+		runOpenSSL(t, bin, "genpkey", "-algorithm", name, "-outform", "DER", "-out", theirs)
+		der, err := os.ReadFile(theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := ParsePrivateKey(spec, der)
+		if err != nil {
+			t.Fatalf("ParsePrivateKey(%s key from openssl genpkey) = %v", spec, err)
+		}
+		if want := runOpenSSL(t, bin, "pkey", "-inform", "DER", "-in", theirs, "-pubout", "-outform", "DER"); !bytes.Equal(k.Public().Bytes(), want) {
+			t.Errorf("%s: Keyward derives another SPKI from openssl's key", spec)
+		}
+		t.Logf("%s: openssl and Keyward read each other's keys", spec)
+	}
+}
+
+// mlkemPyScript is the other side of TestPythonCryptographyMLKEM: with
+// pyca/cryptography (47 or later; it brings its own OpenSSL), it reads
+// Keyward's PKCS #8 and SPKI, encapsulates for Keyward's key, decapsulates
+// Keyward's ciphertext, and writes a key of its own.
+const mlkemPyScript = `
+import sys, os
+from cryptography.hazmat.primitives import serialization as s
+from cryptography.hazmat.primitives.asymmetric import mlkem
+d = sys.argv[1]
+r = lambda n: open(os.path.join(d, n), "rb").read()
+def w(n, b):
+    open(os.path.join(d, n), "wb").write(b)
+k = s.load_der_private_key(r("priv.der"), None)
+pub = s.load_der_public_key(r("pub.der"))
+spki = (s.Encoding.DER, s.PublicFormat.SubjectPublicKeyInfo)
+assert k.public_key().public_bytes(*spki) == r("pub.der"), "another SPKI from Keyward's PKCS #8"
+assert pub.public_bytes(*spki) == r("pub.der"), "SPKI not read back unchanged"
+secret, ct = pub.encapsulate()
+w("py.ct", ct); w("py.ss", secret)
+w("keyward.ss", k.decapsulate(r("keyward.ct")))
+theirs = getattr(mlkem, "MLKEM%sPrivateKey" % sys.argv[2]).generate()
+w("theirs.der", theirs.private_bytes(s.Encoding.DER, s.PrivateFormat.PKCS8, s.NoEncryption()))
+w("theirs.pub", theirs.public_key().public_bytes(*spki))
+`
+
+// TestPythonCryptographyMLKEM checks ML-KEM-768 and -1024 against
+// pyca/cryptography, whose ML-KEM is OpenSSL's (3.5 or later, bundled with
+// its wheels), for hosts whose own openssl is older. It skips when python3
+// or a cryptography with ML-KEM is missing. (cryptography has no ML-KEM-512.)
+func TestPythonCryptographyMLKEM(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH; skipping the pyca/cryptography ML-KEM check")
+	}
+	if out, err := exec.Command(py, "-c", "from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey as K; K.generate()").CombinedOutput(); err != nil {
+		t.Skipf("python3 has no pyca/cryptography with ML-KEM (47 or later): %s", lastLine(out))
+	}
+	version, _ := exec.Command(py, "-c", "import cryptography; from cryptography.hazmat.backends.openssl import backend as b; print(cryptography.__version__, b.openssl_version_text())").Output()
+	for _, spec := range []Spec{MLKEM768, MLKEM1024} {
+		dir := t.TempDir()
+		k := testPrivate(t, spec)
+		writeFile(t, dir, "priv.der", testKey(t, spec))
+		writeFile(t, dir, "pub.der", k.Public().Bytes())
+		ct, secret, err := k.Public().Encapsulate("ML_KEM")
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, "keyward.ct", ct)
+		if out, err := exec.Command(py, "-c", mlkemPyScript, dir, strings.TrimPrefix(string(spec), "ML_KEM_")).CombinedOutput(); err != nil {
+			t.Fatalf("%s: pyca/cryptography: %v\n%s", spec, err, out)
+		}
+		read := func(name string) []byte {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		if got, err := k.Decapsulate("ML_KEM", read("py.ct")); err != nil || !bytes.Equal(got, read("py.ss")) {
+			t.Errorf("%s: Decapsulate of a pyca/cryptography ciphertext = %v; secret differs", spec, err)
+		}
+		if !bytes.Equal(read("keyward.ss"), secret) {
+			t.Errorf("%s: pyca/cryptography decapsulates Keyward's ciphertext to another secret", spec)
+		}
+		theirs, err := ParsePrivateKey(spec, read("theirs.der"))
+		if err != nil {
+			t.Fatalf("ParsePrivateKey(%s key from pyca/cryptography) = %v", spec, err)
+		}
+		if !bytes.Equal(theirs.Public().Bytes(), read("theirs.pub")) {
+			t.Errorf("%s: Keyward derives another SPKI from pyca/cryptography's key", spec)
+		}
+		// It writes the seed-only form, as Keyward does.
+		if d := read("theirs.der"); len(d) != 86 || !bytes.Equal(d[:22], testKey(t, spec)[:22]) {
+			t.Errorf("%s: pyca/cryptography PKCS #8 %x is not the seed-only form", spec, d[:22])
+		}
+		t.Logf("%s: Keyward and pyca/cryptography %s agree", spec, bytes.TrimSpace(version))
+	}
+}
+
+func lastLine(b []byte) []byte {
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	return lines[len(lines)-1]
 }

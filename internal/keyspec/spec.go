@@ -83,11 +83,12 @@ type specInfo struct {
 	bits   int // RSA modulus bits; HMAC key bits
 	usages []Usage
 	// algorithms per usage, in the order AWS lists them in KeyMetadata.
-	encryption   []string
-	signing      []string
-	mac          []string
-	keyAgreement []string
-	china        chinaRule
+	encryption    []string
+	signing       []string
+	mac           []string
+	keyAgreement  []string
+	encapsulation []string
+	china         chinaRule
 }
 
 type chinaRule int
@@ -120,8 +121,9 @@ var (
 //     P-256 and secp256k1, _384 for P-384, _512 for P-521; SM2: SM2PKE,
 //     SM2DSA), the SigningAlgorithmSpec enum (ED25519_SHA_512,
 //     ED25519_PH_SHA_512, ML_DSA_SHAKE_256), DeriveSharedSecret ("The only
-//     valid value is ECDH") and the supported-algorithms table (HMAC_SHA_224..
-//     512 for HMAC_224..512).
+//     valid value is ECDH"), Encapsulate and Decapsulate (ML_KEM, the one
+//     EncapsulationAlgorithm) and the supported-algorithms table
+//     (HMAC_SHA_224..512 for HMAC_224..512).
 var specs = map[Spec]*specInfo{
 	SymmetricDefault: {family: famSymmetric, usages: []Usage{EncryptDecrypt}, encryption: []string{"SYMMETRIC_DEFAULT"}},
 
@@ -145,9 +147,9 @@ var specs = map[Spec]*specInfo{
 	MLDSA65: {family: famMLDSA, usages: []Usage{SignVerify}, signing: []string{"ML_DSA_SHAKE_256"}},
 	MLDSA87: {family: famMLDSA, usages: []Usage{SignVerify}, signing: []string{"ML_DSA_SHAKE_256"}},
 
-	MLKEM512:  {family: famMLKEM, usages: []Usage{EncapsulateDecapsulate}, china: notInChina},
-	MLKEM768:  {family: famMLKEM, usages: []Usage{EncapsulateDecapsulate}, china: notInChina},
-	MLKEM1024: {family: famMLKEM, usages: []Usage{EncapsulateDecapsulate}, china: notInChina},
+	MLKEM512:  {family: famMLKEM, usages: []Usage{EncapsulateDecapsulate}, encapsulation: mlkemAlgs, china: notInChina},
+	MLKEM768:  {family: famMLKEM, usages: []Usage{EncapsulateDecapsulate}, encapsulation: mlkemAlgs, china: notInChina},
+	MLKEM1024: {family: famMLKEM, usages: []Usage{EncapsulateDecapsulate}, encapsulation: mlkemAlgs, china: notInChina},
 
 	SM2: {family: famSM2, usages: []Usage{EncryptDecrypt, SignVerify, KeyAgreement},
 		encryption: []string{"SM2PKE"}, signing: []string{"SM2DSA"}, keyAgreement: ecdhAlgs, china: chinaOnly},
@@ -273,6 +275,13 @@ func MACAlgorithms(spec Spec, usage Usage) []string {
 // spec and usage, or nil.
 func KeyAgreementAlgorithms(spec Spec, usage Usage) []string {
 	return algorithms(spec, usage, KeyAgreement, func(i *specInfo) []string { return i.keyAgreement })
+}
+
+// EncapsulationAlgorithms returns the EncapsulationAlgorithms of a key with
+// spec and usage ([ML_KEM] for the ML-KEM specs with ENCAPSULATE_DECAPSULATE),
+// or nil.
+func EncapsulationAlgorithms(spec Spec, usage Usage) []string {
+	return algorithms(spec, usage, EncapsulateDecapsulate, func(i *specInfo) []string { return i.encapsulation })
 }
 
 // Data key pair specs (DataKeyPairSpec in the GenerateDataKeyPair API

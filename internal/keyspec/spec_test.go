@@ -107,26 +107,32 @@ func TestCheckMessages(t *testing.T) {
 func TestAlgorithmLists(t *testing.T) {
 	rsaSign := []string{"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512", "RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512"}
 	for _, tc := range []struct {
-		spec                        Spec
-		usage                       Usage
-		enc, sign, mac, kagreements []string
+		spec                             Spec
+		usage                            Usage
+		enc, sign, mac, kagreements, kem []string
 	}{
-		{SymmetricDefault, EncryptDecrypt, []string{"SYMMETRIC_DEFAULT"}, nil, nil, nil},
-		{RSA2048, EncryptDecrypt, []string{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"}, nil, nil, nil},
-		{RSA4096, SignVerify, nil, rsaSign, nil, nil},
-		{ECCNISTP256, SignVerify, nil, []string{"ECDSA_SHA_256"}, nil, nil},
-		{ECCNISTP384, SignVerify, nil, []string{"ECDSA_SHA_384"}, nil, nil},
-		{ECCNISTP521, SignVerify, nil, []string{"ECDSA_SHA_512"}, nil, nil},
-		{ECCNISTP521, KeyAgreement, nil, nil, nil, []string{"ECDH"}},
-		{ECCSECGP256K1, SignVerify, nil, []string{"ECDSA_SHA_256"}, nil, nil},
-		{ECCNISTEdwards25519, SignVerify, nil, []string{"ED25519_SHA_512", "ED25519_PH_SHA_512"}, nil, nil},
-		{MLDSA65, SignVerify, nil, []string{"ML_DSA_SHAKE_256"}, nil, nil},
-		{HMAC224, GenerateVerifyMAC, nil, nil, []string{"HMAC_SHA_224"}, nil},
-		{HMAC512, GenerateVerifyMAC, nil, nil, []string{"HMAC_SHA_512"}, nil},
-		{SM2, EncryptDecrypt, []string{"SM2PKE"}, nil, nil, nil},
-		{SM2, SignVerify, nil, []string{"SM2DSA"}, nil, nil},
-		{SM2, KeyAgreement, nil, nil, nil, []string{"ECDH"}},
-		{RSA2048, KeyAgreement, nil, nil, nil, nil}, // invalid pair: nothing
+		{SymmetricDefault, EncryptDecrypt, []string{"SYMMETRIC_DEFAULT"}, nil, nil, nil, nil},
+		{RSA2048, EncryptDecrypt, []string{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"}, nil, nil, nil, nil},
+		{RSA4096, SignVerify, nil, rsaSign, nil, nil, nil},
+		{ECCNISTP256, SignVerify, nil, []string{"ECDSA_SHA_256"}, nil, nil, nil},
+		{ECCNISTP384, SignVerify, nil, []string{"ECDSA_SHA_384"}, nil, nil, nil},
+		{ECCNISTP521, SignVerify, nil, []string{"ECDSA_SHA_512"}, nil, nil, nil},
+		{ECCNISTP521, KeyAgreement, nil, nil, nil, []string{"ECDH"}, nil},
+		{ECCSECGP256K1, SignVerify, nil, []string{"ECDSA_SHA_256"}, nil, nil, nil},
+		{ECCNISTEdwards25519, SignVerify, nil, []string{"ED25519_SHA_512", "ED25519_PH_SHA_512"}, nil, nil, nil},
+		{MLDSA65, SignVerify, nil, []string{"ML_DSA_SHAKE_256"}, nil, nil, nil},
+		{HMAC224, GenerateVerifyMAC, nil, nil, []string{"HMAC_SHA_224"}, nil, nil},
+		{HMAC512, GenerateVerifyMAC, nil, nil, []string{"HMAC_SHA_512"}, nil, nil},
+		{SM2, EncryptDecrypt, []string{"SM2PKE"}, nil, nil, nil, nil},
+		{SM2, SignVerify, nil, []string{"SM2DSA"}, nil, nil, nil},
+		{SM2, KeyAgreement, nil, nil, nil, []string{"ECDH"}, nil},
+		{RSA2048, KeyAgreement, nil, nil, nil, nil, nil}, // invalid pair: nothing
+		{MLKEM512, EncapsulateDecapsulate, nil, nil, nil, nil, []string{"ML_KEM"}},
+		{MLKEM768, EncapsulateDecapsulate, nil, nil, nil, nil, []string{"ML_KEM"}},
+		{MLKEM1024, EncapsulateDecapsulate, nil, nil, nil, nil, []string{"ML_KEM"}},
+		{MLKEM768, EncryptDecrypt, nil, nil, nil, nil, nil}, // invalid pair: nothing
+		{ECCNISTP256, EncapsulateDecapsulate, nil, nil, nil, nil, nil},
+		{SymmetricDefault, EncapsulateDecapsulate, nil, nil, nil, nil, nil},
 	} {
 		if got := EncryptionAlgorithms(tc.spec, tc.usage); !slices.Equal(got, tc.enc) {
 			t.Errorf("EncryptionAlgorithms(%s, %s) = %v, want %v", tc.spec, tc.usage, got, tc.enc)
@@ -140,11 +146,18 @@ func TestAlgorithmLists(t *testing.T) {
 		if got := KeyAgreementAlgorithms(tc.spec, tc.usage); !slices.Equal(got, tc.kagreements) {
 			t.Errorf("KeyAgreementAlgorithms(%s, %s) = %v, want %v", tc.spec, tc.usage, got, tc.kagreements)
 		}
+		if got := EncapsulationAlgorithms(tc.spec, tc.usage); !slices.Equal(got, tc.kem) {
+			t.Errorf("EncapsulationAlgorithms(%s, %s) = %v, want %v", tc.spec, tc.usage, got, tc.kem)
+		}
 	}
 	// Returned slices are copies.
 	SigningAlgorithms(RSA2048, SignVerify)[0] = "mutated"
 	if SigningAlgorithms(RSA2048, SignVerify)[0] != rsaSign[0] {
 		t.Error("SigningAlgorithms returned the table's own slice")
+	}
+	EncapsulationAlgorithms(MLKEM768, EncapsulateDecapsulate)[0] = "mutated"
+	if EncapsulationAlgorithms(MLKEM768, EncapsulateDecapsulate)[0] != "ML_KEM" {
+		t.Error("EncapsulationAlgorithms returned the table's own slice")
 	}
 }
 

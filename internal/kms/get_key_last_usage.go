@@ -29,13 +29,12 @@ type Usage struct {
 }
 
 // TrackedOperations are the operations GetKeyLastUsage reports, in AWS's
-// KeyLastUsageTrackingOperation enum. (Encapsulate and Decapsulate, also in
-// the enum, are not implemented.)
+// KeyLastUsageTrackingOperation enum.
 var TrackedOperations = map[string]bool{
 	"Decrypt": true, "DeriveSharedSecret": true, "Encrypt": true, "GenerateDataKey": true,
 	"GenerateDataKeyPair": true, "GenerateDataKeyPairWithoutPlaintext": true,
 	"GenerateDataKeyWithoutPlaintext": true, "GenerateMac": true, "ReEncrypt": true,
-	"Sign": true, "Verify": true, "VerifyMac": true,
+	"Sign": true, "Verify": true, "VerifyMac": true, "Encapsulate": true, "Decapsulate": true,
 }
 
 // GetKeyLastUsageRequest is the input of GetKeyLastUsage.

@@ -31,13 +31,14 @@ func (s *Service) GetPublicKey(ctx context.Context, caller *Caller, req *GetPubl
 	}
 	m := s.metadata(e.key)
 	return &GetPublicKeyResponse{
-		KeyId:                  e.key.ARN(),
-		PublicKey:              e.private[e.key.Current().ID].Public().Bytes(),
-		CustomerMasterKeySpec:  e.key.Spec,
-		KeySpec:                e.key.Spec,
-		KeyUsage:               e.key.Usage,
-		EncryptionAlgorithms:   m.EncryptionAlgorithms,
-		SigningAlgorithms:      m.SigningAlgorithms,
-		KeyAgreementAlgorithms: m.KeyAgreementAlgorithms,
+		KeyId:                   e.key.ARN(),
+		PublicKey:               e.private[e.key.Current().ID].Public().Bytes(),
+		CustomerMasterKeySpec:   e.key.Spec,
+		KeySpec:                 e.key.Spec,
+		KeyUsage:                e.key.Usage,
+		EncryptionAlgorithms:    m.EncryptionAlgorithms,
+		SigningAlgorithms:       m.SigningAlgorithms,
+		KeyAgreementAlgorithms:  m.KeyAgreementAlgorithms,
+		EncapsulationAlgorithms: m.EncapsulationAlgorithms,
 	}, nil
 }

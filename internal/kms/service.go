@@ -337,6 +337,7 @@ var crossAccountOps = map[string]bool{
 	"GenerateDataKeyPair": true, "GenerateDataKeyPairWithoutPlaintext": true, "GenerateDataKeyWithoutPlaintext": true,
 	"GenerateMac": true, "GetKeyRotationStatus": true, "GetPublicKey": true, "ListGrants": true, "ReEncrypt": true,
 	"RetireGrant": true, "RevokeGrant": true, "Sign": true, "Verify": true, "VerifyMac": true, "DeriveSharedSecret": true,
+	"Encapsulate": true, "Decapsulate": true,
 }
 
 // crossAccountKey loads a key of another account for an operation AWS lets
@@ -446,6 +447,7 @@ func (s *Service) metadata(k *keys.Key) *KeyMetadata {
 	m.SigningAlgorithms = keyspec.SigningAlgorithms(spec, usage)
 	m.MacAlgorithms = keyspec.MACAlgorithms(spec, usage)
 	m.KeyAgreementAlgorithms = keyspec.KeyAgreementAlgorithms(spec, usage)
+	m.EncapsulationAlgorithms = keyspec.EncapsulationAlgorithms(spec, usage)
 	if k.State == keys.PendingDeletion && k.DeletionAt != nil {
 		m.DeletionDate = ts(*k.DeletionAt)
 		if k.DeletionWindow > 0 {

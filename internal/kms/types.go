@@ -59,6 +59,7 @@ type KeyMetadata struct {
 	SigningAlgorithms           []string   `json:"SigningAlgorithms,omitempty"`
 	MacAlgorithms               []string   `json:"MacAlgorithms,omitempty"`
 	KeyAgreementAlgorithms      []string   `json:"KeyAgreementAlgorithms,omitempty"`
+	EncapsulationAlgorithms     []string   `json:"EncapsulationAlgorithms,omitempty"`
 	MultiRegion                 bool       `json:"MultiRegion"`
 }
 
@@ -336,14 +337,15 @@ type GetPublicKeyRequest struct {
 
 // GetPublicKeyResponse is the output of GetPublicKey.
 type GetPublicKeyResponse struct {
-	KeyId                  string   `json:"KeyId"`
-	PublicKey              []byte   `json:"PublicKey"`
-	CustomerMasterKeySpec  string   `json:"CustomerMasterKeySpec"`
-	KeySpec                string   `json:"KeySpec"`
-	KeyUsage               string   `json:"KeyUsage"`
-	EncryptionAlgorithms   []string `json:"EncryptionAlgorithms,omitempty"`
-	SigningAlgorithms      []string `json:"SigningAlgorithms,omitempty"`
-	KeyAgreementAlgorithms []string `json:"KeyAgreementAlgorithms,omitempty"`
+	KeyId                   string   `json:"KeyId"`
+	PublicKey               []byte   `json:"PublicKey"`
+	CustomerMasterKeySpec   string   `json:"CustomerMasterKeySpec"`
+	KeySpec                 string   `json:"KeySpec"`
+	KeyUsage                string   `json:"KeyUsage"`
+	EncryptionAlgorithms    []string `json:"EncryptionAlgorithms,omitempty"`
+	SigningAlgorithms       []string `json:"SigningAlgorithms,omitempty"`
+	KeyAgreementAlgorithms  []string `json:"KeyAgreementAlgorithms,omitempty"`
+	EncapsulationAlgorithms []string `json:"EncapsulationAlgorithms,omitempty"`
 }
 
 // GenerateMacRequest is the input of GenerateMac.
@@ -530,4 +532,35 @@ type DeleteImportedKeyMaterialRequest struct {
 type DeleteImportedKeyMaterialResponse struct {
 	KeyId         string `json:"KeyId"`
 	KeyMaterialId string `json:"KeyMaterialId,omitempty"`
+}
+
+// EncapsulateRequest is the input of Encapsulate.
+type EncapsulateRequest struct {
+	KeyId                  *string `json:"KeyId"`
+	EncapsulationAlgorithm *string `json:"EncapsulationAlgorithm"`
+	DryRun                 *bool   `json:"DryRun"`
+}
+
+// EncapsulateResponse is the output of Encapsulate.
+type EncapsulateResponse struct {
+	KeyId                      string `json:"KeyId"`
+	SharedSecret               []byte `json:"SharedSecret"`
+	SharedSecretCiphertextBlob []byte `json:"SharedSecretCiphertextBlob"`
+	EncapsulationAlgorithm     string `json:"EncapsulationAlgorithm"`
+}
+
+// DecapsulateRequest is the input of Decapsulate.
+type DecapsulateRequest struct {
+	KeyId                      *string  `json:"KeyId"`
+	SharedSecretCiphertextBlob []byte   `json:"SharedSecretCiphertextBlob"`
+	EncapsulationAlgorithm     *string  `json:"EncapsulationAlgorithm"`
+	GrantTokens                []string `json:"GrantTokens"`
+	DryRun                     *bool    `json:"DryRun"`
+}
+
+// DecapsulateResponse is the output of Decapsulate.
+type DecapsulateResponse struct {
+	KeyId                  string `json:"KeyId"`
+	SharedSecret           []byte `json:"SharedSecret"`
+	EncapsulationAlgorithm string `json:"EncapsulationAlgorithm"`
 }
