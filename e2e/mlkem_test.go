@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/mlkem"
 	"encoding/asn1"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -167,6 +168,24 @@ func TestMLKEM(t *testing.T) {
 			}
 		}
 	})
+
+	// The trail records each Decapsulate with its key and algorithm, never
+	// the ciphertext or the secret.
+	e.stop()
+	n := 0
+	for _, ev := range trail(t, e.dataDir) {
+		if ev.EventName != "Decapsulate" || ev.ErrorCode != "" {
+			continue
+		}
+		n++
+		p := string(ev.RequestParameters)
+		if !strings.Contains(p, `"encapsulationAlgorithm":"ML_KEM"`) || !strings.Contains(p, `"keyId":`) || strings.Contains(p, "iphertext") || len(ev.Resources) != 1 {
+			t.Errorf("Decapsulate record: requestParameters %s, resources %v", p, ev.Resources)
+		}
+	}
+	if n == 0 {
+		t.Error("no Decapsulate record in the trail")
+	}
 }
 
 // TestMLKEMNotInChina: AWS offers no ML-KEM keys in its China Regions.
