@@ -108,25 +108,9 @@ func parseK1SPKI(der []byte) (*secp256k1.PublicKey, error) {
 // parseK1PKCS8 parses a secp256k1 PKCS #8 private key and, if the key
 // includes its public point, checks that the point belongs to the scalar.
 func parseK1PKCS8(der []byte) (*secp256k1.PrivateKey, error) {
-	var p8 pkcs8ASN1
-	rest, err := asn1.Unmarshal(der, &p8)
-	switch {
-	case err != nil:
+	ec, err := parseECPKCS8(der, oidSecp256k1, "a secp256k1")
+	if err != nil {
 		return nil, err
-	case len(rest) != 0:
-		return nil, errors.New("trailing data after PKCS #8")
-	case p8.Version != 0 || !isK1Algorithm(p8.Algorithm):
-		return nil, errors.New("not a secp256k1 private key")
-	}
-	var ec ecPrivateKeyASN1
-	rest, err = asn1.Unmarshal(p8.PrivateKey, &ec)
-	switch {
-	case err != nil:
-		return nil, err
-	case len(rest) != 0 || ec.Version != 1 || len(ec.PrivateKey) != 32:
-		return nil, errors.New("malformed ECPrivateKey")
-	case ec.Parameters != nil && !ec.Parameters.Equal(oidSecp256k1):
-		return nil, errors.New("ECPrivateKey names another curve")
 	}
 	var scalar secp256k1.ModNScalar
 	if overflow := scalar.SetByteSlice(ec.PrivateKey); overflow || scalar.IsZero() {
@@ -220,4 +204,33 @@ func verifyK1(pub *secp256k1.PublicKey, digest, sig []byte) bool {
 		return false
 	}
 	return s.Verify(digest, pub)
+}
+
+// parseECPKCS8 parses the PKCS #8 envelope OpenSSL writes for a key on a
+// named curve outside crypto/x509's list (secp256k1, SM2): id-ecPublicKey
+// with the curve oid, holding an RFC 5915 ECPrivateKey with a 32-byte scalar
+// and no other curve. name is the curve's name for errors. The caller checks
+// the scalar's range and the optional public point.
+func parseECPKCS8(der []byte, oid asn1.ObjectIdentifier, name string) (*ecPrivateKeyASN1, error) {
+	var p8 pkcs8ASN1
+	rest, err := asn1.Unmarshal(der, &p8)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(rest) != 0:
+		return nil, errors.New("trailing data after PKCS #8")
+	case p8.Version != 0 || !isNamedCurve(p8.Algorithm, oid):
+		return nil, errors.New("not " + name + " private key")
+	}
+	var ec ecPrivateKeyASN1
+	rest, err = asn1.Unmarshal(p8.PrivateKey, &ec)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(rest) != 0 || ec.Version != 1 || len(ec.PrivateKey) != 32:
+		return nil, errors.New("malformed ECPrivateKey")
+	case ec.Parameters != nil && !ec.Parameters.Equal(oid):
+		return nil, errors.New("ECPrivateKey names another curve")
+	}
+	return &ec, nil
 }

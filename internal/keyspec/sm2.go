@@ -115,25 +115,9 @@ func parseSM2SPKI(der []byte) (*sm2PublicKey, error) {
 // its public point, checks that the point belongs to the scalar. The scalar
 // must be in [1, n-2] (GB/T 32918.1: 1+d must be invertible mod n).
 func parseSM2PKCS8(der []byte) (*sm2.PrivateKey, error) {
-	var p8 pkcs8ASN1
-	rest, err := asn1.Unmarshal(der, &p8)
-	switch {
-	case err != nil:
+	ec, err := parseECPKCS8(der, oidSM2, "an SM2")
+	if err != nil {
 		return nil, err
-	case len(rest) != 0:
-		return nil, errors.New("trailing data after PKCS #8")
-	case p8.Version != 0 || !isNamedCurve(p8.Algorithm, oidSM2):
-		return nil, errors.New("not an SM2 private key")
-	}
-	var ec ecPrivateKeyASN1
-	rest, err = asn1.Unmarshal(p8.PrivateKey, &ec)
-	switch {
-	case err != nil:
-		return nil, err
-	case len(rest) != 0 || ec.Version != 1 || len(ec.PrivateKey) != 32:
-		return nil, errors.New("malformed ECPrivateKey")
-	case ec.Parameters != nil && !ec.Parameters.Equal(oidSM2):
-		return nil, errors.New("ECPrivateKey names another curve")
 	}
 	k, err := sm2.NewPrivateKey(ec.PrivateKey)
 	if err != nil {
