@@ -83,3 +83,26 @@ func TestTrimZeros(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyAfterCrashWithZeros: Verify on a directory whose writer was
+// killed (no Open since) reads the records before the preallocated zeros and
+// reports neither a torn tail nor a problem.
+func TestVerifyAfterCrashWithZeros(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	appendN(t, l, 0, 4)
+	logs := listFiles(t, dir, logPrefix)
+	live := filepath.Join(dir, logs[len(logs)-1])
+	deadline := time.Now().Add(5 * time.Second)
+	for st, _ := os.Stat(live); st.Size() == recordsEnd(t, live); st, _ = os.Stat(live) {
+		if time.Now().After(deadline) {
+			t.Fatal("no zeros were preallocated")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	crash(t, l)
+	rep := mustVerify(t, dir)
+	if rep.LastSeq != 4 || rep.TornTail != "" || len(rep.Problems) != 0 {
+		t.Errorf("Verify = %+v, want 4 records, no torn tail, no problems", rep)
+	}
+}
