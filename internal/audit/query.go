@@ -136,3 +136,145 @@ func (f *Filter) Match(e *Event) bool {
 	}
 	return true
 }
+
+// QueryBackward calls fn with every event in dir that matches f and whose
+// sequence number is below before (0: no bound), newest first, until fn
+// returns false. It reads the newest files first and each from its end, so
+// the cost of a page of recent events does not grow with the size of the
+// trail; a caller pages by passing the sequence number of the last event it
+// got as the next before. Like Query it reads without locking, skips an
+// incomplete record (and the preallocated zeros) at the end of the live
+// file, and checks no hashes.
+func QueryBackward(dir string, f Filter, before uint64, fn func(seq uint64, e *Event) bool) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	type named struct {
+		name     string
+		firstSeq uint64
+		created  time.Time
+	}
+	var logs []named // os.ReadDir sorts by name, which sorts by first sequence number
+	for _, e := range entries {
+		if seq, t, ok := parseName(e.Name(), logPrefix, logSuffix); ok {
+			logs = append(logs, named{e.Name(), seq, t})
+		}
+	}
+	for i := len(logs) - 1; i >= 0; i-- {
+		lf := logs[i]
+		switch {
+		case before != 0 && lf.firstSeq >= before:
+			continue
+		case !f.End.IsZero() && lf.created.After(f.End.Add(querySlack)):
+			continue
+		case !f.Start.IsZero() && i+1 < len(logs) && logs[i+1].created.Before(f.Start):
+			return nil // this file and every older one ended before Start
+		}
+		stop := false
+		line := 0
+		err := backwardLines(filepath.Join(dir, lf.name), func(b []byte) error {
+			line++
+			r, err := parseLine(b)
+			if err != nil {
+				return fmt.Errorf("%w: %s line %d from the end: %v", ErrCorrupt, lf.name, line, err)
+			}
+			if before != 0 && r.Seq >= before {
+				return nil
+			}
+			var e Event
+			if err := json.Unmarshal(r.Event, &e); err != nil {
+				return fmt.Errorf("%w: %s record %d: %v", ErrCorrupt, lf.name, r.Seq, err)
+			}
+			if f.Match(&e) && !fn(r.Seq, &e) {
+				stop = true
+				return errStop
+			}
+			return nil
+		})
+		if errors.Is(err, os.ErrNotExist) {
+			continue // removed by retention since ReadDir
+		}
+		if stop {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
+
+// backwardChunk is how much of a log file backwardLines reads at a time.
+const backwardChunk = 1 << 20
+
+// backwardLines calls fn with each complete line of the file at path, without
+// its newline, last line first, reading the file from its end a chunk at a
+// time. The zeros preallocation leaves after the records, and a last line
+// that has no newline yet (a write in flight), are skipped. An error from fn
+// stops the walk and is returned.
+func backwardLines(path string, fn func(line []byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pos := st.Size()
+	buf := make([]byte, backwardChunk)
+	// Find the end of the data: skip the zero tail, chunk by chunk.
+	for pos > 0 {
+		n := min(int64(backwardChunk), pos)
+		if _, err := f.ReadAt(buf[:n], pos-n); err != nil {
+			return err
+		}
+		if t := trimZeros(buf[:n]); len(t) > 0 {
+			pos -= n - int64(len(t))
+			break
+		}
+		pos -= n
+	}
+	var carry []byte // the start of the earliest line seen, whose beginning is further back
+	first := true
+	for pos > 0 {
+		n := min(int64(backwardChunk), pos)
+		pos -= n
+		b := make([]byte, int(n)+len(carry))
+		if _, err := f.ReadAt(b[:n], pos); err != nil {
+			return err
+		}
+		copy(b[n:], carry)
+		if first {
+			// Drop a last line still being written, which may be longer
+			// than a chunk.
+			i := bytes.LastIndexByte(b, '\n')
+			if i < 0 {
+				carry = nil
+				continue
+			}
+			first = false
+			b = b[:i+1]
+		}
+		// b is [part of a line][line\n]...[line\n]: hand out the whole lines.
+		for len(b) > 0 {
+			j := bytes.LastIndexByte(b[:len(b)-1], '\n')
+			if j < 0 {
+				break
+			}
+			if err := fn(b[j+1 : len(b)-1]); err != nil {
+				return err
+			}
+			b = b[:j+1]
+		}
+		if pos == 0 && len(b) > 0 {
+			return fn(b[:len(b)-1]) // the file's first line
+		}
+		carry = b
+	}
+	return nil
+}

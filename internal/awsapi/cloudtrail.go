@@ -239,23 +239,21 @@ func (h *Handler) lookupEvents(ctx context.Context, caller *kms.Caller, req *loo
 		return &lookupEventsResponse{Events: []trailEvent{}}, nil // no Insights events
 	}
 	qhash := lookupHash(req)
-	cursor := ""
+	var before uint64
 	if req.NextToken != nil {
 		var ok bool
-		if cursor, ok = parseLookupToken(*req.NextToken, qhash); !ok {
+		if before, ok = parseLookupToken(*req.NextToken, qhash); !ok {
 			return nil, &kms.Error{Code: codeInvalidNextToken, Message: "Invalid NextToken. The token must be passed with the same parameters as the call that returned it."}
 		}
 	}
 
-	ring := make([]*audit.Event, limit+1)
-	n, found := 0, false
+	// Newest first, reading the trail from its end: a page costs about the
+	// same however long the trail is.
+	var got []*audit.Event
+	var last uint64
 	var cerr error
-	err := audit.Query(h.aud.dir, f, func(e *audit.Event) bool {
+	err := audit.QueryBackward(h.aud.dir, f, before, func(seq uint64, e *audit.Event) bool {
 		if cerr = ctx.Err(); cerr != nil {
-			return false
-		}
-		if cursor != "" && e.EventID == cursor {
-			found = true
 			return false
 		}
 		if e.RecipientAccountID != caller.Account ||
@@ -263,8 +261,11 @@ func (h *Handler) lookupEvents(ctx context.Context, caller *kms.Caller, req *loo
 			(resourceName != "" && !hasResource(e, resourceName)) {
 			return true
 		}
-		ring[n%len(ring)] = e
-		n++
+		if len(got) == limit {
+			got = append(got, e) // one more than a page: there is a next page
+			return false
+		}
+		got, last = append(got, e), seq
 		return true
 	})
 	if err == nil {
@@ -274,22 +275,15 @@ func (h *Handler) lookupEvents(ctx context.Context, caller *kms.Caller, req *loo
 		return nil, err
 	}
 	resp := &lookupEventsResponse{Events: []trailEvent{}}
-	if cursor != "" && !found {
-		// The cursor event is gone (retention deleted it, and everything
-		// older with it): nothing is left to page through.
-		return resp, nil
-	}
-	kept := min(n, limit)
-	for i := 0; i < kept; i++ {
-		e := ring[(n-1-i)%len(ring)]
+	for _, e := range got[:min(len(got), limit)] {
 		te, err := toTrailEvent(e)
 		if err != nil {
 			return nil, err
 		}
 		resp.Events = append(resp.Events, te)
 	}
-	if n > limit {
-		resp.NextToken = lookupToken(qhash, resp.Events[len(resp.Events)-1].EventId)
+	if len(got) > limit {
+		resp.NextToken = lookupToken(qhash, last)
 	}
 	return resp, nil
 }
@@ -358,20 +352,23 @@ func lookupHash(req *lookupEventsRequest) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-func lookupToken(qhash, eventID string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + qhash + ":" + eventID))
+// lookupToken makes the NextToken of a page whose last event has sequence
+// number seq: the next page holds the events logged before it.
+func lookupToken(qhash string, seq uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("v2:" + qhash + ":" + strconv.FormatUint(seq, 10)))
 }
 
-func parseLookupToken(tok, qhash string) (eventID string, ok bool) {
+func parseLookupToken(tok, qhash string) (before uint64, ok bool) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return "", false
+		return 0, false
 	}
-	rest, ok := strings.CutPrefix(string(b), "v1:"+qhash+":")
-	if !ok || rest == "" {
-		return "", false
+	rest, ok := strings.CutPrefix(string(b), "v2:"+qhash+":")
+	if !ok {
+		return 0, false
 	}
-	return rest, true
+	before, err = strconv.ParseUint(rest, 10, 64)
+	return before, err == nil && before > 0
 }
 
 func deref(s *string) string {
