@@ -237,6 +237,11 @@ func Open(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
+// ID returns the log's identity, which its digests carry: made when a log
+// is first opened (and again if it is reopened before its first digest), so
+// a reader can tell this trail from another one in the same place.
+func (l *Log) ID() string { return l.logID }
+
 // Recovery returns what Open cut from a torn last file, or nil.
 func (l *Log) Recovery() *Recovery {
 	if l.recovery == nil {

@@ -44,27 +44,35 @@ const querySlack = 15 * time.Minute
 // incomplete record at the end of the last file is skipped. It checks no
 // hashes or signatures: that is Verify's job.
 func Query(dir string, f Filter, fn func(*Event) bool) error {
+	return QueryAfter(dir, f, 0, func(_ uint64, e *Event) bool { return fn(e) })
+}
+
+// QueryAfter is Query for the records whose sequence number is above after,
+// with each record's sequence number: a reader that has seen the trail up
+// to some record reads only what came after it.
+func QueryAfter(dir string, f Filter, after uint64, fn func(seq uint64, e *Event) bool) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	type named struct {
-		name    string
-		created time.Time
+		name     string
+		firstSeq uint64
+		created  time.Time
 	}
 	var logs []named
 	for _, e := range entries {
-		if _, t, ok := parseName(e.Name(), logPrefix, logSuffix); ok {
-			logs = append(logs, named{e.Name(), t})
+		if seq, t, ok := parseName(e.Name(), logPrefix, logSuffix); ok {
+			logs = append(logs, named{e.Name(), seq, t})
 		}
 	}
 	for i, lf := range logs {
 		// File i holds records written from its creation until the next
-		// file's creation.
+		// file's creation, numbered from its first up to the next file's.
 		if !f.End.IsZero() && lf.created.After(f.End.Add(querySlack)) {
 			return nil
 		}
-		if !f.Start.IsZero() && i+1 < len(logs) && logs[i+1].created.Before(f.Start) {
+		if i+1 < len(logs) && (logs[i+1].firstSeq <= after+1 || !f.Start.IsZero() && logs[i+1].created.Before(f.Start)) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, lf.name))
@@ -89,11 +97,14 @@ func Query(dir string, f Filter, fn func(*Event) bool) error {
 			if err != nil {
 				return fmt.Errorf("%w: %s line %d: %v", ErrCorrupt, lf.name, line, err)
 			}
+			if r.Seq <= after {
+				continue
+			}
 			var e Event
 			if err := json.Unmarshal(r.Event, &e); err != nil {
 				return fmt.Errorf("%w: %s line %d: %v", ErrCorrupt, lf.name, line, err)
 			}
-			if f.Match(&e) && !fn(&e) {
+			if f.Match(&e) && !fn(r.Seq, &e) {
 				return nil
 			}
 		}

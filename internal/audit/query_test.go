@@ -303,3 +303,20 @@ func TestQueryBackward(t *testing.T) {
 		}
 	}
 }
+
+func TestQueryAfter(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{MaxFileBytes: 16 << 10})
+	appendN(t, l, 0, 40)
+	l.Close()
+	for _, after := range []uint64{0, 1, 17, 39, 40, 100} {
+		var seqs []uint64
+		if err := QueryAfter(dir, Filter{}, after, func(seq uint64, e *Event) bool { seqs = append(seqs, seq); return true }); err != nil {
+			t.Fatal(err)
+		}
+		want := max(0, 40-int(min(after, 40)))
+		if len(seqs) != want || want > 0 && (seqs[0] != after+1 || seqs[len(seqs)-1] != 40) {
+			t.Errorf("QueryAfter(%d) = %d records %v", after, len(seqs), seqs)
+		}
+	}
+}

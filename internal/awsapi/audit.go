@@ -758,12 +758,25 @@ func NewUsageIndex() *UsageIndex {
 	return &UsageIndex{last: map[string]kms.Usage{}}
 }
 
-// Load reads every record of the audit log in dir into the index: one pass
-// at start-up, whose cost grows with the retained trail. Tracking starts at
-// the oldest record, or at now for an empty trail.
-func (u *UsageIndex) Load(dir string, now time.Time) error {
+// Load fills the index from the audit log in dir, whose identity is logID
+// (audit.Log.ID). With a snapshot that Snapshot made of this log, it reads
+// only the records after the snapshot; otherwise (none, another log, or one
+// that does not parse) every record, in one pass whose cost grows with the
+// retained trail. Tracking starts at the oldest record, or at now for an
+// empty trail.
+func (u *UsageIndex) Load(dir, logID string, snapshot []byte, now time.Time) error {
+	var after uint64
 	var start time.Time
-	err := audit.Query(dir, audit.Filter{EventSource: sourceKMS}, func(e *audit.Event) bool {
+	var snap usageSnapshot
+	if len(snapshot) > 0 && json.Unmarshal(snapshot, &snap) == nil && snap.LogID == logID && logID != "" && snap.Seq > 0 {
+		after, start = snap.Seq, snap.Start
+		u.mu.Lock()
+		for arn, us := range snap.Last {
+			u.last[arn] = us
+		}
+		u.mu.Unlock()
+	}
+	err := audit.QueryAfter(dir, audit.Filter{EventSource: sourceKMS}, after, func(_ uint64, e *audit.Event) bool {
 		if start.IsZero() {
 			start = e.EventTime
 		}
@@ -782,6 +795,23 @@ func (u *UsageIndex) Load(dir string, now time.Time) error {
 	u.start = start
 	u.mu.Unlock()
 	return nil
+}
+
+// usageSnapshot is the index as Snapshot saves it.
+type usageSnapshot struct {
+	LogID string               `json:"logId"`
+	Seq   uint64               `json:"seq"`
+	Start time.Time            `json:"start"`
+	Last  map[string]kms.Usage `json:"last"`
+}
+
+// Snapshot returns the index as covering the records of log logID up to
+// seq, for a later Load. Take it only when no request is in flight (after
+// the log is closed), so that every record up to seq has been noted.
+func (u *UsageIndex) Snapshot(logID string, seq uint64) ([]byte, error) {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return json.Marshal(usageSnapshot{LogID: logID, Seq: seq, Start: u.start, Last: u.last})
 }
 
 // note records a successful cryptographic operation on the keys rs.

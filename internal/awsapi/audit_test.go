@@ -237,3 +237,56 @@ func names(evs []*audit.Event) []string {
 	}
 	return s
 }
+
+// TestUsageIndexSnapshot checks that Load with a snapshot of the same log
+// reads only the records after it, and that a snapshot of another log is
+// ignored for a full read.
+func TestUsageIndexSnapshot(t *testing.T) {
+	aud := testAudit(t)
+	l := aud.Log
+	const keyA = "arn:aws:kms:us-east-1:111122223333:key/aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+	const keyB = "arn:aws:kms:us-east-1:111122223333:key/bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+	use := func(op, key, id string) {
+		t.Helper()
+		err := l.Append(context.Background(), &audit.Event{EventSource: sourceKMS, EventName: op, EventID: id, RequestID: "r-" + id,
+			EventType: audit.TypeAPICall, Resources: []audit.Resource{{Type: audit.ResourceTypeKey, ARN: key}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	use("Encrypt", keyA, "ev-a")
+	first := NewUsageIndex()
+	if err := first.Load(aud.Dir, l.ID(), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := first.Snapshot(l.ID(), l.Stats().Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mark the snapshot's entry, to see whether a Load used it or re-read
+	// the record it covers.
+	var s usageSnapshot
+	json.Unmarshal(snap, &s)
+	marked := s.Last[keyA]
+	marked.EventID = "from-snapshot"
+	s.Last[keyA] = marked
+	snap, _ = json.Marshal(s)
+	use("Decrypt", keyB, "ev-b")
+
+	for _, tc := range []struct {
+		name, logID, wantA string
+	}{
+		{"same log", l.ID(), "from-snapshot"},
+		{"another log", "another", "ev-a"},
+	} {
+		idx := NewUsageIndex()
+		if err := idx.Load(aud.Dir, tc.logID, snap, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		a, okA, _ := idx.LastUsage(context.Background(), keyA)
+		b, okB, _ := idx.LastUsage(context.Background(), keyB)
+		if !okA || a.EventID != tc.wantA || !okB || b.EventID != "ev-b" || b.Operation != "Decrypt" {
+			t.Errorf("%s: A = %+v (%v), B = %+v (%v); want A from %s and B from the trail", tc.name, a, okA, b, okB, tc.wantA)
+		}
+	}
+}

@@ -56,7 +56,16 @@ type serverAudit struct {
 	log   *audit.Log
 	api   *awsapi.Handler
 	usage *awsapi.UsageIndex
+	root  keystore.Wrapper // seals the usage index snapshot
 }
+
+// The GetKeyLastUsage index is saved in the store at shutdown, wrapped
+// under the root key (so that it can be neither read nor forged without
+// it), and the next start reads only the records logged after it.
+var (
+	usageStoreName = "server/usage-index"
+	usageAAD       = []byte("keyward/usage-index/v1")
+)
 
 func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
 	setErr := func(err error) {
@@ -208,13 +217,46 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 			"file", r.File, "offset", r.Offset, "bytes", r.Bytes, "records", r.Records)
 	}
 	start := time.Now()
-	if err := s.aud.usage.Load(dir, start); err != nil {
+	if err := s.aud.usage.Load(dir, l.ID(), loadUsageSnapshot(ctx, st, root), start); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("--audit-dir: read the trail for GetKeyLastUsage: %w", err)
 	}
 	s.log.Debug("audit trail indexed for GetKeyLastUsage", "dur", time.Since(start))
-	s.aud.log = l
+	s.aud.log, s.aud.root = l, root
 	return l, nil
+}
+
+// loadUsageSnapshot returns the saved GetKeyLastUsage index, or nil if
+// there is none or it does not unwrap (then Load reads the whole trail).
+func loadUsageSnapshot(ctx context.Context, st store.Store, root keystore.Wrapper) []byte {
+	var wrapped []byte
+	err := st.View(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(usageStoreName)
+		wrapped = append([]byte(nil), b...)
+		return err
+	})
+	if err != nil {
+		return nil
+	}
+	snap, err := root.Unwrap(wrapped, usageAAD)
+	if err != nil {
+		return nil
+	}
+	return snap
+}
+
+// saveUsageSnapshot stores the GetKeyLastUsage index as covering every
+// record of the closed log l.
+func (s *Server) saveUsageSnapshot(l *audit.Log) error {
+	snap, err := s.aud.usage.Snapshot(l.ID(), l.Stats().Seq)
+	if err != nil {
+		return err
+	}
+	wrapped, err := s.aud.root.Wrap(snap, usageAAD)
+	if err != nil {
+		return err
+	}
+	return s.store.Update(context.Background(), func(tx store.Tx) error { return tx.Put(usageStoreName, wrapped) })
 }
 
 // closeAudit closes the audit log: it writes every queued record and a
@@ -224,10 +266,15 @@ func (s *Server) closeAudit() error {
 	if s.aud.log == nil {
 		return nil
 	}
-	err := s.aud.log.Close()
+	l := s.aud.log
+	err := l.Close()
 	s.aud.log = nil
 	if err != nil {
 		return fmt.Errorf("close audit log: %w", err)
+	}
+	// Nothing appends any more, so the index holds every record.
+	if err := s.saveUsageSnapshot(l); err != nil {
+		s.log.Warn("could not save the GetKeyLastUsage index; the next start reads the whole audit trail", "err", err)
 	}
 	return nil
 }
