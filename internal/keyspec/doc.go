@@ -45,6 +45,5 @@
 // standard library's crypto/mlkem for ML-KEM-768 and ML-KEM-1024 and gmsm's
 // mlkem for ML-KEM-512, which the standard library lacks, and for keys
 // imported in the expanded form (see mlkem.go). Every key spec in the rules
-// table is now implemented: nothing in this package returns
-// [ErrUnsupported], which remains for callers' error mapping.
+// table is implemented.
 package keyspec

@@ -64,13 +64,6 @@ var (
 	// its key spec. It points at corrupted storage or a bug, never at the
 	// request. AWS: KMSInternalException.
 	ErrInvalidKey = errors.New("keyspec: key material does not match key spec")
-
-	// ErrUnsupported means the key spec is known to AWS but Keyward does not
-	// implement its cryptography. AWS has no such case; the service should
-	// answer UnsupportedOperationException. Since ML-KEM, every spec in the
-	// rules table is implemented and nothing in this package returns it; it
-	// remains for a spec added to the table ahead of its cryptography.
-	ErrUnsupported = errors.New("keyspec: key spec not implemented")
 )
 
 // Error is the error type returned for bad requests. Its Error method returns

@@ -490,8 +490,6 @@ func (s *Service) specError(ctx context.Context, op string, err error) error {
 		return errInvalidCiphertext
 	case errors.Is(err, keyspec.ErrInvalidAlgorithm):
 		return &Error{Code: CodeInvalidKeyUsage, Message: err.Error()}
-	case errors.Is(err, keyspec.ErrUnsupported):
-		return &Error{Code: CodeUnsupportedOperation, Message: err.Error()}
 	case errors.Is(err, keyspec.ErrInvalidKeySpec), errors.Is(err, keyspec.ErrMessageType),
 		errors.Is(err, keyspec.ErrDigestLength), errors.Is(err, keyspec.ErrMessageLength),
 		errors.Is(err, keyspec.ErrPlaintextTooLong), errors.Is(err, keyspec.ErrInvalidPeerKey):
