@@ -135,7 +135,8 @@ type Log struct {
 	logID      string
 	alg, fp    string
 	nextDigest time.Time
-	crashed    bool // test hook: Close behaves like a crash
+	crashed    bool       // test hook: Close behaves like a crash
+	aio        *asyncSync // nil: fdatasync blocks the writer's thread
 }
 
 type request struct {
@@ -233,6 +234,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	l.lastSeq.Store(l.seq)
 	l.nextDigest = l.now().Add(opts.DigestInterval)
+	if !opts.InsecureSkipFsync {
+		l.aio, _ = newAsyncSync() // nil where the kernel has no AIO: then syncs block
+	}
 	go l.run()
 	return l, nil
 }
@@ -404,6 +408,9 @@ func (l *Log) run() {
 				l.commit(batch)
 			}
 			l.closeErr = l.finish()
+			if l.aio != nil {
+				l.aio.close()
+			}
 			return
 		}
 	}
@@ -507,7 +514,7 @@ func (l *Log) flush(buf []byte, now time.Time) error {
 		return nil
 	}
 	start := time.Now()
-	if err := fdatasync(l.cur.f); err != nil {
+	if err := l.sync(l.cur.f); err != nil {
 		return err
 	}
 	d := time.Since(start)
@@ -818,4 +825,18 @@ func (l *Log) observeFsync(d time.Duration) {
 	}
 	l.fsyncHist[i].Add(1)
 	l.fsyncNanos.Add(uint64(d))
+}
+
+// sync makes f's data durable: through Linux AIO when the Log has it, else
+// with a blocking fdatasync.
+func (l *Log) sync(f *os.File) error {
+	if l.aio != nil {
+		err := l.aio.fdatasync(f)
+		if !errors.Is(err, errAIOUnsupported) {
+			return err
+		}
+		l.aio.close()
+		l.aio = nil
+	}
+	return fdatasync(f)
 }

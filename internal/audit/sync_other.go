@@ -2,6 +2,18 @@
 
 package audit
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 func fdatasync(f *os.File) error { return f.Sync() }
+
+// asyncSync exists on Linux only; elsewhere syncs block.
+type asyncSync struct{}
+
+var errAIOUnsupported = errors.New("aio: not available")
+
+func newAsyncSync() (*asyncSync, error)       { return nil, errAIOUnsupported }
+func (*asyncSync) fdatasync(f *os.File) error { return errAIOUnsupported }
+func (*asyncSync) close()                     {}

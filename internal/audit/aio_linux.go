@@ -1,0 +1,141 @@
+package audit
+
+import (
+	"errors"
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+// asyncSync makes the writer's fdatasync asynchronous with Linux AIO
+// (IOCB_CMD_FDSYNC, Linux 4.18+): the kernel runs the sync on a worker and
+// signals an eventfd that sits in Go's network poller, so the writer
+// goroutine waits like a network read instead of blocking its thread in a
+// system call.
+//
+// Why: a blocking fdatasync makes the runtime hand the writer's P to
+// another thread, wake that thread, park the writer's thread when the sync
+// returns, and keeps sysmon polling every 20 µs while syscalls are frequent.
+// With the server on one core that cost 13 context switches per batch
+// (7.5k/s at 570 batches/s) and ~8% of the core in finish_task_switch
+// (perf, Encrypt c=32). Durability is unchanged: a record is acknowledged
+// only after the kernel reports the sync done, with its error.
+type asyncSync struct {
+	ctx    uintptr  // aio_context_t
+	efd    *os.File // eventfd, non-blocking, in the poller
+	efdNum uint32   // its descriptor (efd.Fd would make it blocking)
+	iocb   iocb
+	iocbs  [1]*iocb
+	events [1]ioEvent
+}
+
+// iocb and ioEvent mirror struct iocb and struct io_event of
+// <linux/aio_abi.h> on little-endian 64-bit machines.
+type iocb struct {
+	data      uint64
+	key       uint32
+	rwFlags   uint32
+	opcode    uint16
+	reqprio   int16
+	fildes    uint32
+	buf       uint64
+	nbytes    uint64
+	offset    int64
+	reserved2 uint64
+	flags     uint32
+	resfd     uint32
+}
+
+type ioEvent struct {
+	data uint64
+	obj  uint64
+	res  int64
+	res2 int64
+}
+
+const (
+	iocbCmdFdsync = 3
+	iocbFlagResfd = 1 << 0
+	efdNonblock   = syscall.O_NONBLOCK
+	efdCloexec    = syscall.O_CLOEXEC
+)
+
+// newAsyncSync sets up an AIO context and its eventfd, or returns an error
+// when the kernel or the platform has none (the caller then syncs
+// synchronously).
+func newAsyncSync() (*asyncSync, error) {
+	if unsafe.Sizeof(iocb{}) != 64 || unsafe.Sizeof(ioEvent{}) != 32 || !littleEndian() {
+		return nil, errors.New("aio: unsupported platform layout")
+	}
+	var ctx uintptr
+	if _, _, e := syscall.Syscall(syscall.SYS_IO_SETUP, 1, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
+		return nil, e
+	}
+	fd, _, e := syscall.Syscall(syscall.SYS_EVENTFD2, 0, efdNonblock|efdCloexec, 0)
+	if e != 0 {
+		syscall.Syscall(syscall.SYS_IO_DESTROY, ctx, 0, 0)
+		return nil, e
+	}
+	a := &asyncSync{ctx: ctx, efd: os.NewFile(fd, "audit-aio-eventfd"), efdNum: uint32(fd)}
+	a.iocbs[0] = &a.iocb
+	return a, nil
+}
+
+func littleEndian() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}
+
+// errAIOUnsupported reports that the kernel refused an AIO fsync for this
+// file; the caller falls back to fdatasync for good.
+var errAIOUnsupported = errors.New("aio: fdsync not supported")
+
+// fdatasync makes f's data durable through the AIO context and waits for
+// the kernel's answer.
+func (a *asyncSync) fdatasync(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		a.iocb = iocb{opcode: iocbCmdFdsync, fildes: uint32(fd), flags: iocbFlagResfd, resfd: a.efdNum}
+		n, _, e := syscall.Syscall(syscall.SYS_IO_SUBMIT, a.ctx, 1, uintptr(unsafe.Pointer(&a.iocbs[0])))
+		switch {
+		case e == syscall.EINVAL || e == syscall.ENOSYS || e == syscall.EOPNOTSUPP:
+			serr = errAIOUnsupported
+		case e != 0:
+			serr = e
+		case n != 1:
+			serr = errors.New("aio: io_submit queued nothing")
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return serr
+	}
+	// The eventfd counts completions; one sync is in flight at a time.
+	var buf [8]byte
+	if _, err := a.efd.Read(buf[:]); err != nil {
+		return err
+	}
+	var ts syscall.Timespec
+	n, _, e := syscall.Syscall6(syscall.SYS_IO_GETEVENTS, a.ctx, 1, 1, uintptr(unsafe.Pointer(&a.events[0])), uintptr(unsafe.Pointer(&ts)), 0)
+	if e != 0 {
+		return e
+	}
+	if n != 1 {
+		return errors.New("aio: no completion after the eventfd fired")
+	}
+	if res := a.events[0].res; res < 0 {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: syscall.Errno(-res)}
+	}
+	return nil
+}
+
+// close releases the AIO context and the eventfd.
+func (a *asyncSync) close() {
+	syscall.Syscall(syscall.SYS_IO_DESTROY, a.ctx, 0, 0)
+	a.efd.Close()
+}
