@@ -127,6 +127,11 @@ func TestMLKEM(t *testing.T) {
 		wantErr(t, err, "InvalidKeyUsageException", "")
 		_, err = e.kms.Encapsulate(ctx, &kms.EncapsulateInput{KeyId: kem.KeyId, EncapsulationAlgorithm: "RSA"})
 		wantErr(t, err, "ValidationException", "encapsulationAlgorithm")
+		// Grant tokens are checked like every other operation's.
+		_, err = e.kms.Encapsulate(ctx, &kms.EncapsulateInput{KeyId: kem.KeyId, EncapsulationAlgorithm: "ML_KEM", GrantTokens: []string{"not-a-grant-token"}})
+		wantErr(t, err, "InvalidGrantTokenException", "")
+		_, err = e.kms.Decapsulate(ctx, &kms.DecapsulateInput{KeyId: kem.KeyId, EncapsulationAlgorithm: "ML_KEM", SharedSecretCiphertextBlob: []byte("x"), GrantTokens: []string{"not-a-grant-token"}})
+		wantErr(t, err, "InvalidGrantTokenException", "")
 		// A grant can allow Decapsulate alone.
 		must[*kms.CreateGrantOutput](t)(e.kms.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: kem.KeyId,
 			GranteePrincipal: aws.String("arn:aws:iam::" + testAccount + ":root"), Operations: []types.GrantOperation{"Decapsulate", "Encapsulate"}}))

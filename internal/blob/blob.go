@@ -237,8 +237,8 @@ func materialSizeError(n int) error {
 	return fmt.Errorf("blob: key material is %d bytes, want %d", n, MaterialSize)
 }
 
-// parseKeyID parses a canonical lowercase UUID,
-// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx. Only that one spelling is accepted,
+// parseKeyID parses a canonical lowercase UUID (hex digits in groups of
+// 8-4-4-4-12 joined by hyphens). Only that one spelling is accepted,
 // so that the 16 stored bytes and the KeyID string map one to one and
 // ParseHeader gives back exactly the string that was sealed.
 func parseKeyID(s string) (id [16]byte, ok bool) {

@@ -11,7 +11,11 @@ func (s *Service) Encapsulate(ctx context.Context, caller *Caller, req *Encapsul
 	v.keyID("keyId", req.KeyId, true)
 	v.required("encapsulationAlgorithm", req.EncapsulationAlgorithm != nil)
 	v.enum("encapsulationAlgorithm", req.EncapsulationAlgorithm, "ML_KEM")
+	v.grantTokens(req.GrantTokens)
 	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
 	e, err := s.resolve(ctx, caller, "Encapsulate", *req.KeyId, keyOrAlias)

@@ -536,9 +536,10 @@ type DeleteImportedKeyMaterialResponse struct {
 
 // EncapsulateRequest is the input of Encapsulate.
 type EncapsulateRequest struct {
-	KeyId                  *string `json:"KeyId"`
-	EncapsulationAlgorithm *string `json:"EncapsulationAlgorithm"`
-	DryRun                 *bool   `json:"DryRun"`
+	KeyId                  *string  `json:"KeyId"`
+	EncapsulationAlgorithm *string  `json:"EncapsulationAlgorithm"`
+	GrantTokens            []string `json:"GrantTokens"`
+	DryRun                 *bool    `json:"DryRun"`
 }
 
 // EncapsulateResponse is the output of Encapsulate.
