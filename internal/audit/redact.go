@@ -17,8 +17,9 @@ var ErrUnknownOperation = errors.New("audit: no loggable fields listed for opera
 // CloudTrail. Everything else is dropped, so a field added to the API later
 // stays out until someone reviews it. Never listed: Plaintext,
 // CiphertextBlob, Message, Signature, Mac, GrantTokens, GrantToken,
-// ImportToken, EncryptedKeyMaterial, PublicKey, PrivateKey*, Recipient
-// and the CiphertextForRecipient of any response.
+// ImportToken, EncryptedKeyMaterial, PublicKey, PrivateKey*, Recipient,
+// SharedSecret, SharedSecretCiphertextBlob and the CiphertextForRecipient of
+// any response.
 //
 // A name ending in "*" is an object (or array of objects) whose own keys
 // are renamed too; the values inside, such as an encryption context, are
@@ -37,6 +38,10 @@ var loggable = map[string]struct{ req, resp []string }{
 	"Sign":                                {req: []string{"KeyId", "SigningAlgorithm", "MessageType", "DryRun"}},
 	"Verify":                              {req: []string{"KeyId", "SigningAlgorithm", "MessageType", "DryRun"}},
 	"GetPublicKey":                        {req: []string{"KeyId"}},
+	"DeriveSharedSecret":                  {req: []string{"KeyId", "KeyAgreementAlgorithm", "DryRun"}},
+	"Encapsulate":                         {req: []string{"KeyId", "EncapsulationAlgorithm", "DryRun"}},
+	"Decapsulate":                         {req: []string{"KeyId", "EncapsulationAlgorithm", "DryRun"}},
+	"GetKeyLastUsage":                     {req: []string{"KeyId"}},
 
 	"CreateKey":            {req: []string{"Description", "KeyUsage", "KeySpec", "CustomerMasterKeySpec", "Origin", "Policy", "BypassPolicyLockoutSafetyCheck", "Tags*", "MultiRegion", "CustomKeyStoreId", "XksKeyId"}, resp: []string{"KeyMetadata*"}},
 	"DescribeKey":          {req: []string{"KeyId"}},

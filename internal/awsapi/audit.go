@@ -25,7 +25,6 @@ import (
 	"sync"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/audit"
@@ -466,59 +465,8 @@ func querySource(action string, body []byte) string {
 // audit.RequestParameters keeps, and for the few operations it has no list
 // for, the same kind of list here.
 func kmsRequestParameters(op string, body []byte) json.RawMessage {
-	p, err := audit.RequestParameters(op, body)
-	if err == nil {
-		return p
-	}
-	if !errors.Is(err, audit.ErrUnknownOperation) {
-		return nil
-	}
-	switch op {
-	case "GetKeyLastUsage":
-		p, _ = audit.RequestParameters("DescribeKey", body) // KeyId only
-		return p
-	case "Encapsulate", "Decapsulate":
-		// The key and the algorithm; never the shared secret or its
-		// encapsulation.
-		var req struct {
-			KeyId                  *string `json:"KeyId"`
-			EncapsulationAlgorithm *string `json:"EncapsulationAlgorithm"`
-			DryRun                 *bool   `json:"DryRun"`
-		}
-		if jsonv2.Unmarshal(body, &req) != nil {
-			return nil
-		}
-		out, _ := jsonv2.Marshal(struct {
-			KeyId                  *string `json:"keyId,omitempty"`
-			EncapsulationAlgorithm *string `json:"encapsulationAlgorithm,omitempty"`
-			DryRun                 *bool   `json:"dryRun,omitempty"`
-		}{req.KeyId, req.EncapsulationAlgorithm, req.DryRun})
-		if string(out) == "{}" {
-			return nil
-		}
-		return out
-	case "DeriveSharedSecret":
-		// Never PublicKey or Recipient; the response's SharedSecret is
-		// never logged either.
-		var req struct {
-			KeyId                 *string `json:"KeyId"`
-			KeyAgreementAlgorithm *string `json:"KeyAgreementAlgorithm"`
-			DryRun                *bool   `json:"DryRun"`
-		}
-		if jsonv2.Unmarshal(body, &req) != nil {
-			return nil
-		}
-		out, _ := jsonv2.Marshal(struct {
-			KeyId                 *string `json:"keyId,omitempty"`
-			KeyAgreementAlgorithm *string `json:"keyAgreementAlgorithm,omitempty"`
-			DryRun                *bool   `json:"dryRun,omitempty"`
-		}{req.KeyId, req.KeyAgreementAlgorithm, req.DryRun})
-		if string(out) == "{}" {
-			return nil
-		}
-		return out
-	}
-	return nil
+	p, _ := audit.RequestParameters(op, body) // an operation audit has no list for logs none
+	return p
 }
 
 // queryLoggable lists the IAM and STS parameters a record may carry, with
