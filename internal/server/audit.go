@@ -229,20 +229,26 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 // loadUsageSnapshot returns the saved GetKeyLastUsage index, or nil if
 // there is none or it does not unwrap (then Load reads the whole trail).
 func loadUsageSnapshot(ctx context.Context, st store.Store, root keystore.Wrapper) []byte {
-	var wrapped []byte
-	err := st.View(ctx, func(tx store.Tx) error {
-		b, err := tx.Get(usageStoreName)
-		wrapped = append([]byte(nil), b...)
-		return err
-	})
-	if err != nil {
-		return nil
-	}
-	snap, err := root.Unwrap(wrapped, usageAAD)
+	snap, err := getWrapped(ctx, st, root, usageStoreName, usageAAD)
 	if err != nil {
 		return nil
 	}
 	return snap
+}
+
+// getWrapped reads the value name from the store and unwraps it with aad.
+// A missing value is store.ErrNotFound.
+func getWrapped(ctx context.Context, st store.Store, root keystore.Wrapper, name string, aad []byte) ([]byte, error) {
+	var wrapped []byte
+	err := st.View(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(name)
+		wrapped = append([]byte(nil), b...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return root.Unwrap(wrapped, aad)
 }
 
 // saveUsageSnapshot stores the GetKeyLastUsage index as covering every
@@ -302,23 +308,12 @@ func (s *Server) ServiceEvent(name, keyARN string) {
 // loadAuditKey returns the audit signing key, an Ed25519 key made on first
 // start and kept in the store wrapped under the root key.
 func loadAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) (crypto.Signer, error) {
-	var wrapped []byte
-	err := st.View(ctx, func(tx store.Tx) error {
-		b, err := tx.Get(auditKeyStoreName)
-		if err == nil {
-			wrapped = append([]byte(nil), b...)
-		}
-		return err
-	})
+	der, err := getWrapped(ctx, st, root, auditKeyStoreName, auditKeyAAD)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return createAuditKey(ctx, st, root)
 	case err != nil:
 		return nil, fmt.Errorf("load audit signing key: %w", err)
-	}
-	der, err := root.Unwrap(wrapped, auditKeyAAD)
-	if err != nil {
-		return nil, fmt.Errorf("unwrap audit signing key: %w", err)
 	}
 	defer clear(der)
 	k, err := x509.ParsePKCS8PrivateKey(der)
