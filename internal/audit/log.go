@@ -619,24 +619,26 @@ func (l *Log) digestNow(reason string) error {
 
 func (l *Log) finish() error {
 	if l.crashed {
-		if l.cur != nil {
-			if l.cur.zf != nil {
-				l.cur.zf.abandon()
-			}
-			l.cur.f.Close()
-		}
+		l.dropSegment()
 		return nil
 	}
 	if err := l.brokenErr(); err != nil {
-		if l.cur != nil {
-			if l.cur.zf != nil {
-				l.cur.zf.abandon()
-			}
-			l.cur.f.Close()
-		}
+		l.dropSegment()
 		return err
 	}
 	return l.digestNow("close")
+}
+
+// dropSegment closes the current file as it is, zeros and all, without
+// queueing it for a digest: what a crash leaves for the next Open.
+func (l *Log) dropSegment() {
+	if l.cur == nil {
+		return
+	}
+	if l.cur.zf != nil {
+		l.cur.zf.abandon()
+	}
+	l.cur.f.Close()
 }
 
 // writeDigest closes the current file, signs a digest over every file
