@@ -51,20 +51,9 @@ func Query(dir string, f Filter, fn func(*Event) bool) error {
 // with each record's sequence number: a reader that has seen the trail up
 // to some record reads only what came after it.
 func QueryAfter(dir string, f Filter, after uint64, fn func(seq uint64, e *Event) bool) error {
-	entries, err := os.ReadDir(dir)
+	logs, err := listLogs(dir)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	type named struct {
-		name     string
-		firstSeq uint64
-		created  time.Time
-	}
-	var logs []named
-	for _, e := range entries {
-		if seq, t, ok := parseName(e.Name(), logPrefix, logSuffix); ok {
-			logs = append(logs, named{e.Name(), seq, t})
-		}
+		return err
 	}
 	for i, lf := range logs {
 		// File i holds records written from its creation until the next
@@ -157,20 +146,9 @@ func (f *Filter) Match(e *Event) bool {
 // incomplete record (and the preallocated zeros) at the end of the live
 // file, and checks no hashes.
 func QueryBackward(dir string, f Filter, before uint64, fn func(seq uint64, e *Event) bool) error {
-	entries, err := os.ReadDir(dir)
+	logs, err := listLogs(dir)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	type named struct {
-		name     string
-		firstSeq uint64
-		created  time.Time
-	}
-	var logs []named // os.ReadDir sorts by name, which sorts by first sequence number
-	for _, e := range entries {
-		if seq, t, ok := parseName(e.Name(), logPrefix, logSuffix); ok {
-			logs = append(logs, named{e.Name(), seq, t})
-		}
+		return err
 	}
 	for i := len(logs) - 1; i >= 0; i-- {
 		lf := logs[i]
@@ -288,4 +266,27 @@ func backwardLines(path string, fn func(line []byte) error) error {
 		carry = b
 	}
 	return nil
+}
+
+// logFile is a log file of a directory, as its name describes it.
+type logFile struct {
+	name     string
+	firstSeq uint64
+	created  time.Time
+}
+
+// listLogs returns the log files in dir, oldest first (os.ReadDir sorts by
+// name, which sorts by first sequence number).
+func listLogs(dir string) ([]logFile, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	var logs []logFile
+	for _, e := range entries {
+		if seq, t, ok := parseName(e.Name(), logPrefix, logSuffix); ok {
+			logs = append(logs, logFile{e.Name(), seq, t})
+		}
+	}
+	return logs, nil
 }
