@@ -25,7 +25,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/audit"
 	"github.com/keyward/keyward/internal/iam"
