@@ -136,7 +136,8 @@ type Log struct {
 	alg, fp    string
 	nextDigest time.Time
 	crashed    bool       // test hook: Close behaves like a crash
-	aio        *asyncSync // nil: fdatasync blocks the writer's thread
+	aio        *asyncSync // nil: fdatasync blocks the writer's thread; set by Open only
+	noAIOSync  bool       // the kernel refused an AIO fdatasync: syncs block
 }
 
 type request struct {
@@ -293,6 +294,9 @@ func (l *Log) Append(ctx context.Context, e *Event) error {
 	}
 	select {
 	case l.queue <- r:
+		if l.aio != nil {
+			l.aio.poke()
+		}
 		l.mu.RUnlock()
 	case <-ctx.Done():
 		l.mu.RUnlock()
@@ -832,13 +836,12 @@ func (l *Log) observeFsync(d time.Duration) {
 // sync makes f's data durable: through Linux AIO when the Log has it, else
 // with a blocking fdatasync.
 func (l *Log) sync(f *os.File) error {
-	if l.aio != nil {
+	if l.aio != nil && !l.noAIOSync {
 		err := l.aio.fdatasync(f)
 		if !errors.Is(err, errAIOUnsupported) {
 			return err
 		}
-		l.aio.close()
-		l.aio = nil
+		l.noAIOSync = true // l.aio stays: Append may be reading its ring
 	}
 	return fdatasync(f)
 }
