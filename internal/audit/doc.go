@@ -20,7 +20,9 @@
 //
 // # On-disk format
 //
-// A log directory holds log files, digest files and a LOCK file.
+// A log directory holds log files, digest files, a LOCK file and a LOG-ID
+// file: the log's identity (32 hex digits) from its first Open, before any
+// digest carries it.
 //
 // Log files are named audit-<first seq, 20 digits>-<creation time
 // YYYYMMDDTHHMMSSZ>.log and are only ever appended to. Each line is one

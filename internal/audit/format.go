@@ -22,6 +22,7 @@ const (
 	tmpSuffix    = ".tmp"
 	nameTime     = "20060102T150405Z"
 	lockName     = "LOCK"
+	idName       = "LOG-ID" // the log's identity until its first digest carries it
 
 	linePrefix = `{"seq":`
 	linePrev   = `,"prevHash":"`

@@ -243,8 +243,8 @@ func Open(dir string, opts Options) (*Log, error) {
 }
 
 // ID returns the log's identity, which its digests carry: made when a log
-// is first opened (and again if it is reopened before its first digest), so
-// a reader can tell this trail from another one in the same place.
+// is first opened and kept across restarts and crashes, so a reader can
+// tell this trail from another one in the same place.
 func (l *Log) ID() string { return l.logID }
 
 // Recovery returns what Open cut from a torn last file, or nil.

@@ -403,3 +403,35 @@ func TestSigners(t *testing.T) {
 		})
 	}
 }
+
+// TestLogIDSurvivesCrash: a log keeps its identity when the writer dies
+// before any digest carried it, and through the digests after that.
+func TestLogIDSurvivesCrash(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	id := l.ID()
+	appendN(t, l, 0, 2)
+	if n := len(listFiles(t, dir, digestPrefix)); n != 0 {
+		t.Fatalf("%d digests before the first interval", n)
+	}
+	crash(t, l)
+	l = openLog(t, dir, Options{})
+	if l.ID() != id {
+		t.Errorf("ID after a crash before the first digest = %s, want %s", l.ID(), id)
+	}
+	appendN(t, l, 2, 1)
+	l.Close()
+	l = openLog(t, dir, Options{})
+	if l.ID() != id {
+		t.Errorf("ID after a clean restart = %s, want %s", l.ID(), id)
+	}
+	l.Close()
+	for _, d := range readDigests(t, dir) {
+		if d.LogID != id {
+			t.Errorf("digest %d carries log ID %s, want %s", d.DigestSeq, d.LogID, id)
+		}
+	}
+	if rep := mustVerify(t, dir); rep.Records != 3 || len(rep.Problems) != 0 {
+		t.Errorf("Verify = %+v", rep)
+	}
+}

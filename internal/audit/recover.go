@@ -61,8 +61,8 @@ func (l *Log) load() error {
 	fl := floor{Seq: 1}
 	if l.last != nil {
 		l.logID, l.seq, l.prev, fl = l.last.LogID, l.last.LastSeq, l.last.LastHash, l.last.Floor
-	} else {
-		l.logID = newLogID()
+	} else if l.logID, err = l.firstLogID(); err != nil {
+		return err
 	}
 	// Files and digests below the floor were recorded as deleted by a
 	// signed digest; a crash interrupted their removal.
@@ -93,6 +93,24 @@ func (l *Log) load() error {
 		}
 	}
 	return nil
+}
+
+// firstLogID returns the identity of a log that has no digest yet: the one
+// an earlier Open recorded in idName, or a new one that it records, so that
+// a crash before the first digest does not change it.
+func (l *Log) firstLogID() (string, error) {
+	b, err := os.ReadFile(filepath.Join(l.dir, idName))
+	if id := strings.TrimSpace(string(b)); err == nil && len(id) == 32 && strings.Trim(id, "0123456789abcdef") == "" {
+		return id, nil
+	}
+	if err != nil && !os.IsNotExist(err) {
+		return "", fmt.Errorf("audit: %w", err)
+	}
+	id := newLogID()
+	if err := l.writeFileAtomic(idName, []byte(id+"\n")); err != nil {
+		return "", fmt.Errorf("audit: %w", err)
+	}
+	return id, nil
 }
 
 // scanFile checks an unsigned log file against the chain head and advances
