@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
@@ -245,5 +247,63 @@ func TestInvalidFlags(t *testing.T) {
 	cmd.Env = append(os.Environ(), "KEYWARD_ACCOUNT_ID=12")
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "--account-id") {
 		t.Errorf("KEYWARD_ACCOUNT_ID=12: %v %s", err, out)
+	}
+}
+
+// TestKill9UsageIndexSaved: the GetKeyLastUsage index is saved while the
+// server runs, so a start after kill -9 reads only the records logged after
+// the last save, and still answers for keys used before and after it.
+func TestKill9UsageIndexSaved(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir, "--audit-usage-save-interval", "1s")
+	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+	c := newClient(p.url, akid, secret, testRegion)
+	var keys [2]string
+	for i := range keys {
+		k, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = *k.KeyMetadata.KeyId
+	}
+	use := func(key string) string {
+		t.Helper()
+		out, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(key), Plaintext: []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+		return id
+	}
+	for range 5 { // more records for the save to cover
+		use(keys[0])
+	}
+	before := use(keys[0])
+	time.Sleep(2500 * time.Millisecond) // the saver runs at 1 s and 2 s
+	after := use(keys[1])
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+
+	p2 := startProc(t, dir)
+	m := regexp.MustCompile(`indexed for GetKeyLastUsage.* records_read=([0-9]+)`).FindStringSubmatch(p2.log())
+	if m == nil {
+		t.Fatalf("no records_read in the start-up log:\n%s", p2.log())
+	}
+	// The trail holds 2 CreateKey and 7 Encrypt records; the save covered
+	// all but the last Encrypt (or, if the kill came late, all of them).
+	if n, _ := strconv.Atoi(m[1]); n > 1 {
+		t.Errorf("the start after kill -9 read %d records, want at most 1: the saved index was not used", n)
+	}
+	c2 := newClient(p2.url, akid, secret, testRegion)
+	for i, want := range []string{before, after} {
+		lu, err := c2.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: aws.String(keys[i])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lu.KeyLastUsage == nil || aws.ToString(lu.KeyLastUsage.KmsRequestId) != want {
+			t.Errorf("key %d: GetKeyLastUsage after kill -9 = %+v, want request %s", i, lu.KeyLastUsage, want)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -304,6 +305,13 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 		}
 	}
 
+	// A successful use of a key is noted in the usage index right after
+	// its record is durable; the gate keeps a snapshot of the index from
+	// falling between the two (see UsageIndex.Snapshot).
+	track := ok && source == sourceKMS && h.aud.usage != nil && kms.TrackedOperations[name]
+	if track {
+		h.aud.usage.gate.RLock()
+	}
 	err := errNoAuditLog
 	var appendStart time.Time
 	if h.aud.log != nil {
@@ -313,6 +321,12 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 		// unrecorded. Append always answers once the writer has tried.
 		err = h.aud.log.Append(context.Background(), &ev)
 		h.metrics.appended(time.Since(appendStart), err)
+	}
+	if track {
+		if err == nil {
+			h.aud.usage.note(name, start, ev.EventID, reqID, ev.Resources)
+		}
+		h.aud.usage.gate.RUnlock() // before the answer: a slow reader must not hold Snapshot up
 	}
 	if err != nil {
 		// The record may not be durable, so the answer must not leave.
@@ -327,9 +341,6 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 			return h.writeQueryError(x.w, reqID, svc, name, err)
 		}
 		return h.writeError(x.w, r, reqID, name, err)
-	}
-	if ok && source == sourceKMS && h.aud.usage != nil && kms.TrackedOperations[name] {
-		h.aud.usage.note(name, start, ev.EventID, reqID, ev.Resources)
 	}
 	x.w.WriteHeader(status)
 	x.w.Write(x.out)
@@ -693,6 +704,10 @@ func jsonString(v []byte) string {
 // without reading files. It implements kms.UsageSource and is safe for
 // concurrent use.
 type UsageIndex struct {
+	// gate is held for reading by each request from its Append to its
+	// note, and for writing by Snapshot: so a snapshot never sees a
+	// durable record whose use is not noted yet.
+	gate  sync.RWMutex
 	mu    sync.RWMutex
 	last  map[string]kms.Usage // by key ARN
 	start time.Time
@@ -710,8 +725,8 @@ func NewUsageIndex() *UsageIndex {
 // only the records after the snapshot; otherwise (none, another log, or one
 // that does not parse) every record, in one pass whose cost grows with the
 // retained trail. Tracking starts at the oldest record, or at now for an
-// empty trail.
-func (u *UsageIndex) Load(dir, logID string, snapshot []byte, now time.Time) error {
+// empty trail. It returns the number of records it read.
+func (u *UsageIndex) Load(dir, logID string, snapshot []byte, now time.Time) (int, error) {
 	var after uint64
 	var start time.Time
 	var snap usageSnapshot
@@ -723,7 +738,9 @@ func (u *UsageIndex) Load(dir, logID string, snapshot []byte, now time.Time) err
 		}
 		u.mu.Unlock()
 	}
+	read := 0
 	err := audit.QueryAfter(dir, audit.Filter{EventSource: sourceKMS}, after, func(_ uint64, e *audit.Event) bool {
+		read++
 		if start.IsZero() {
 			start = e.EventTime
 		}
@@ -733,7 +750,7 @@ func (u *UsageIndex) Load(dir, logID string, snapshot []byte, now time.Time) err
 		return true
 	})
 	if err != nil {
-		return err
+		return read, err
 	}
 	if start.IsZero() {
 		start = now
@@ -741,7 +758,7 @@ func (u *UsageIndex) Load(dir, logID string, snapshot []byte, now time.Time) err
 	u.mu.Lock()
 	u.start = start
 	u.mu.Unlock()
-	return nil
+	return read, nil
 }
 
 // usageSnapshot is the index as Snapshot saves it.
@@ -752,13 +769,19 @@ type usageSnapshot struct {
 	Last  map[string]kms.Usage `json:"last"`
 }
 
-// Snapshot returns the index as covering the records of log logID up to
-// seq, for a later Load. Take it only when no request is in flight (after
-// the log is closed), so that every record up to seq has been noted.
-func (u *UsageIndex) Snapshot(logID string, seq uint64) ([]byte, error) {
+// Snapshot returns the index, for a later Load, as covering the records of
+// log logID up to lastSeq(), the log's last durable record. It may run
+// while requests are served: it waits for those between their Append and
+// their note (holding new ones back meanwhile, for about one group
+// commit), so every use recorded up to that point is in the index.
+func (u *UsageIndex) Snapshot(logID string, lastSeq func() uint64) ([]byte, error) {
+	u.gate.Lock()
+	seq := lastSeq()
 	u.mu.RLock()
-	defer u.mu.RUnlock()
-	return json.Marshal(usageSnapshot{LogID: logID, Seq: seq, Start: u.start, Last: u.last})
+	snap := usageSnapshot{LogID: logID, Seq: seq, Start: u.start, Last: maps.Clone(u.last)}
+	u.mu.RUnlock()
+	u.gate.Unlock()
+	return json.Marshal(snap)
 }
 
 // note records a successful cryptographic operation on the keys rs.

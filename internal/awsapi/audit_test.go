@@ -257,10 +257,10 @@ func TestUsageIndexSnapshot(t *testing.T) {
 	}
 	use("Encrypt", keyA, "ev-a")
 	first := NewUsageIndex()
-	if err := first.Load(aud.Dir, l.ID(), nil, time.Now()); err != nil {
+	if _, err := first.Load(aud.Dir, l.ID(), nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	snap, err := first.Snapshot(l.ID(), l.Stats().Seq)
+	snap, err := first.Snapshot(l.ID(), func() uint64 { return l.Stats().Seq })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,14 +281,49 @@ func TestUsageIndexSnapshot(t *testing.T) {
 		{"another log", "another", "ev-a"},
 	} {
 		idx := NewUsageIndex()
-		if err := idx.Load(aud.Dir, tc.logID, snap, time.Now()); err != nil {
+		read, err := idx.Load(aud.Dir, tc.logID, snap, time.Now())
+		if err != nil {
 			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 1, false: 2}[tc.logID == l.ID()]; read != want {
+			t.Errorf("%s: Load read %d records, want %d", tc.name, read, want)
 		}
 		a, okA, _ := idx.LastUsage(context.Background(), keyA)
 		b, okB, _ := idx.LastUsage(context.Background(), keyB)
 		if !okA || a.EventID != tc.wantA || !okB || b.EventID != "ev-b" || b.Operation != "Decrypt" {
 			t.Errorf("%s: A = %+v (%v), B = %+v (%v); want A from %s and B from the trail", tc.name, a, okA, b, okB, tc.wantA)
 		}
+	}
+}
+
+// TestUsageSnapshotWaitsForNotes: a snapshot taken while a request sits
+// between its durable record and its note waits for the note, so it never
+// claims a record whose use it lacks.
+func TestUsageSnapshotWaitsForNotes(t *testing.T) {
+	const key = "arn:aws:kms:us-east-1:111122223333:key/aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+	u := NewUsageIndex()
+	u.gate.RLock() // the request's record is durable (seq 7), its note not yet made
+	done := make(chan []byte, 1)
+	go func() {
+		b, err := u.Snapshot("log", func() uint64 { return 7 })
+		if err != nil {
+			t.Error(err)
+		}
+		done <- b
+	}()
+	select {
+	case <-done:
+		t.Fatal("Snapshot did not wait for the request between its Append and its note")
+	case <-time.After(50 * time.Millisecond):
+	}
+	u.note("Encrypt", time.Now(), "ev-1", "req-1", []audit.Resource{{Type: audit.ResourceTypeKey, ARN: key}})
+	u.gate.RUnlock()
+	var s usageSnapshot
+	if err := json.Unmarshal(<-done, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Seq != 7 || s.Last[key].EventID != "ev-1" {
+		t.Errorf("snapshot = %+v, want seq 7 with the use of ev-1", s)
 	}
 }
 

@@ -57,11 +57,18 @@ type serverAudit struct {
 	api   *awsapi.Handler
 	usage *awsapi.UsageIndex
 	root  keystore.Wrapper // seals the usage index snapshot
+
+	saverStop context.CancelFunc // stops the periodic usage index saver
+	saverDone chan struct{}
 }
 
-// The GetKeyLastUsage index is saved in the store at shutdown, wrapped
-// under the root key (so that it can be neither read nor forged without
-// it), and the next start reads only the records logged after it.
+// The GetKeyLastUsage index is saved in the store every
+// --audit-usage-save-interval while records come in, and at shutdown,
+// wrapped under the root key (so that it can be neither read nor forged
+// without it). The next start reads only the records logged after the
+// last save: after a crash, at most one interval's worth.
+const DefaultAuditUsageSaveInterval = time.Minute
+
 var (
 	usageStoreName = "server/usage-index"
 	usageAAD       = []byte("keyward/usage-index/v1")
@@ -98,6 +105,14 @@ func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
 		c.AuditDigestInterval = d
 	}
 	fs.DurationVar(&c.AuditDigestInterval, "audit-digest-interval", c.AuditDigestInterval, "write a signed audit digest this often; 0 is 1h (KEYWARD_AUDIT_DIGEST_INTERVAL)")
+	if v := getenv("KEYWARD_AUDIT_USAGE_SAVE_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			setErr(fmt.Errorf("KEYWARD_AUDIT_USAGE_SAVE_INTERVAL: %q is not a duration such as 1m", v))
+		}
+		c.AuditUsageSaveInterval = d
+	}
+	fs.DurationVar(&c.AuditUsageSaveInterval, "audit-usage-save-interval", c.AuditUsageSaveInterval, "save the GetKeyLastUsage index this often, bounding what a start after a crash re-reads; 0 is 1m (KEYWARD_AUDIT_USAGE_SAVE_INTERVAL)")
 	fs.BoolVar(&c.InsecureBenchmarkAuditNoFsync, "insecure-benchmark-audit-no-fsync", false,
 		"BENCHMARKS ONLY: answer requests before their audit records are on disk, so a crash loses acknowledged records")
 }
@@ -112,6 +127,8 @@ func (c *Config) validateAudit() error {
 		return fmt.Errorf("--audit-max-file-size: %d bytes is less than 64KiB", c.AuditMaxFileSize)
 	case c.AuditDigestInterval < 0 || (c.AuditDigestInterval > 0 && c.AuditDigestInterval < time.Second):
 		return fmt.Errorf("--audit-digest-interval: %v is shorter than a second", c.AuditDigestInterval)
+	case c.AuditUsageSaveInterval < 0 || (c.AuditUsageSaveInterval > 0 && c.AuditUsageSaveInterval < time.Second):
+		return fmt.Errorf("--audit-usage-save-interval: %v is shorter than a second", c.AuditUsageSaveInterval)
 	}
 	return nil
 }
@@ -217,13 +234,49 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 			"file", r.File, "offset", r.Offset, "bytes", r.Bytes, "records", r.Records)
 	}
 	start := time.Now()
-	if err := s.aud.usage.Load(dir, l.ID(), loadUsageSnapshot(ctx, st, root), start); err != nil {
+	read, err := s.aud.usage.Load(dir, l.ID(), loadUsageSnapshot(ctx, st, root), start)
+	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("--audit-dir: read the trail for GetKeyLastUsage: %w", err)
 	}
-	s.log.Debug("audit trail indexed for GetKeyLastUsage", "dur", time.Since(start))
+	s.log.Info("audit trail indexed for GetKeyLastUsage", "records_read", read, "dur", time.Since(start).Round(time.Millisecond))
 	s.aud.log, s.aud.root = l, root
+	s.startUsageSaver(l)
 	return l, nil
+}
+
+// startUsageSaver saves the usage index every AuditUsageSaveInterval in
+// which the trail grew, until closeAudit. A failed save is logged and
+// tried again at the next interval; nothing is lost but start-up time.
+func (s *Server) startUsageSaver(l *audit.Log) {
+	every := s.cfg.AuditUsageSaveInterval
+	if every == 0 {
+		every = DefaultAuditUsageSaveInterval
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.aud.saverStop, s.aud.saverDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.aud.saverDone)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		saved := l.Stats().Seq
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if seq := l.Stats().Seq; seq == saved {
+				continue
+			}
+			seq, err := s.saveUsageSnapshot(l)
+			if err != nil {
+				s.log.Warn("could not save the GetKeyLastUsage index; trying again at the next interval", "err", err)
+				continue
+			}
+			saved = seq
+		}
+	}()
 }
 
 // loadUsageSnapshot returns the saved GetKeyLastUsage index, or nil if
@@ -251,18 +304,19 @@ func getWrapped(ctx context.Context, st store.Store, root keystore.Wrapper, name
 	return root.Unwrap(wrapped, aad)
 }
 
-// saveUsageSnapshot stores the GetKeyLastUsage index as covering every
-// record of the closed log l.
-func (s *Server) saveUsageSnapshot(l *audit.Log) error {
-	snap, err := s.aud.usage.Snapshot(l.ID(), l.Stats().Seq)
+// saveUsageSnapshot stores the GetKeyLastUsage index and returns the last
+// record it covers.
+func (s *Server) saveUsageSnapshot(l *audit.Log) (uint64, error) {
+	var seq uint64
+	snap, err := s.aud.usage.Snapshot(l.ID(), func() uint64 { seq = l.Stats().Seq; return seq })
 	if err != nil {
-		return err
+		return 0, err
 	}
 	wrapped, err := s.aud.root.Wrap(snap, usageAAD)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return s.store.Update(context.Background(), func(tx store.Tx) error { return tx.Put(usageStoreName, wrapped) })
+	return seq, s.store.Update(context.Background(), func(tx store.Tx) error { return tx.Put(usageStoreName, wrapped) })
 }
 
 // closeAudit closes the audit log: it writes every queued record and a
@@ -273,13 +327,15 @@ func (s *Server) closeAudit() error {
 		return nil
 	}
 	l := s.aud.log
+	s.aud.saverStop()
+	<-s.aud.saverDone
 	err := l.Close()
 	s.aud.log = nil
 	if err != nil {
 		return fmt.Errorf("close audit log: %w", err)
 	}
 	// Nothing appends any more, so the index holds every record.
-	if err := s.saveUsageSnapshot(l); err != nil {
+	if _, err := s.saveUsageSnapshot(l); err != nil {
 		s.log.Warn("could not save the GetKeyLastUsage index; the next start reads the whole audit trail", "err", err)
 	}
 	return nil

@@ -36,6 +36,10 @@ type Config struct {
 	AuditRetention      time.Duration // --audit-retention, KEYWARD_AUDIT_RETENTION; 0 keeps every record
 	AuditMaxFileSize    int64         // --audit-max-file-size, KEYWARD_AUDIT_MAX_FILE_SIZE; 0 is 64 MiB
 	AuditDigestInterval time.Duration // --audit-digest-interval, KEYWARD_AUDIT_DIGEST_INTERVAL; 0 is 1h
+	// AuditUsageSaveInterval (--audit-usage-save-interval,
+	// KEYWARD_AUDIT_USAGE_SAVE_INTERVAL; 0 is 1m): how often the
+	// GetKeyLastUsage index is saved while records come in.
+	AuditUsageSaveInterval time.Duration
 	// InsecureBenchmarkAuditNoFsync (--insecure-benchmark-audit-no-fsync,
 	// no environment variable) lets responses leave before their audit
 	// records reach the disk. It exists only to measure what durability
