@@ -145,3 +145,41 @@ func BenchmarkRequestParameters(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkQueryBackwardSparse measures a LookupEvents-style search for an
+// event that only the oldest of 20,000 records matches: the whole trail is
+// read, and all but one record are passed over by the substring prefilter
+// (or, with a filter value that is not plain, decoded and matched).
+func BenchmarkQueryBackwardSparse(b *testing.B) {
+	dir := b.TempDir()
+	l := openLog(b, dir, Options{InsecureSkipFsync: true})
+	rare := encryptEvent("rare")
+	rare.EventName = "ScheduleKeyDeletion"
+	rare.UserIdentity.UserName = "Zoë"
+	if err := l.Append(context.Background(), rare); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 20000 {
+		if err := l.Append(context.Background(), encryptEvent(fmt.Sprint("req-", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	l.Close()
+	for _, tc := range []struct {
+		name string
+		f    Filter
+	}{
+		{"plain", Filter{EventName: "ScheduleKeyDeletion"}},
+		{"escaped", Filter{Username: "Zoë"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				n := 0
+				if err := QueryBackward(dir, tc.f, 0, func(uint64, *Event) bool { n++; return true }); err != nil || n != 1 {
+					b.Fatalf("QueryBackward = %v, %d events, want 1", err, n)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/20001, "ns/record")
+		})
+	}
+}

@@ -320,3 +320,62 @@ func TestQueryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryPrefilter: skipping records by substring before decoding them
+// never changes what Query and QueryBackward return, whether the filter's
+// values are plain (used as needles) or hold characters an encoder escapes
+// (left to Match), and a record that holds the text elsewhere is still
+// judged by Match.
+func TestQueryPrefilter(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	odd := "Zoë <ops> & \"co\""
+	events := []*Event{
+		encryptEvent("plain"),
+		{EventName: "Decrypt", RequestID: "odd-user",
+			UserIdentity: UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/zoe", UserName: odd, AccessKeyID: "AKIDZOE"}},
+		{EventName: "Encrypt", RequestID: "decoy",
+			// Every needle below appears in this record, none where Match looks.
+			RequestParameters: json.RawMessage(`{"note":"Decrypt AKIDZOE Bob 1234abcd-12ab-34cd-56ef-1234567890ab arn:aws:iam::111122223333:user/zoe"}`),
+			UserIdentity:      UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/Carol", UserName: "Carol"}},
+		{EventName: "Decrypt", RequestID: "assumed",
+			UserIdentity: UserIdentity{Type: "AssumedRole", PrincipalID: "AROAEXAMPLE:s1",
+				SessionContext: &SessionContext{SessionIssuer: &SessionIssuer{UserName: "Bob"}}},
+			Resources: []Resource{{Type: ResourceTypeKey, ARN: testKeyARN}}},
+	}
+	for _, e := range events {
+		if err := l.Append(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	var all []*Event
+	Query(dir, Filter{}, func(e *Event) bool { all = append(all, e); return true })
+	for _, f := range []Filter{
+		{EventName: "Decrypt"},
+		{Username: odd},
+		{Username: "Bob"},
+		{AccessKeyID: "AKIDZOE"},
+		{KeyID: "1234abcd-12ab-34cd-56ef-1234567890ab"},
+		{Principal: "arn:aws:iam::111122223333:user/zoe"},
+		{Principal: "AROAEXAMPLE:s1", EventName: "Decrypt"},
+		{EventName: "Decrypt", Username: odd},
+		{EventName: "NoSuchThing"},
+	} {
+		var want, got, back []string
+		for _, e := range all {
+			if f.Match(e) {
+				want = append(want, e.RequestID)
+			}
+		}
+		Query(dir, f, func(e *Event) bool { got = append(got, e.RequestID); return true })
+		QueryBackward(dir, f, 0, func(_ uint64, e *Event) bool { back = append(back, e.RequestID); return true })
+		slices.Reverse(back)
+		if !slices.Equal(got, want) || !slices.Equal(back, want) {
+			t.Errorf("filter %+v: Query = %q, QueryBackward (reversed) = %q, Match over all = %q", f, got, back, want)
+		}
+		if len(want) == 0 && f.EventName != "NoSuchThing" {
+			t.Errorf("filter %+v matches nothing: the case tests nothing", f)
+		}
+	}
+}
