@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Paired comparison of server configurations, robust to a machine whose
+# speed drifts over minutes: every configuration runs as its own server at
+# the same time (idle ones cost nothing), and the load generator takes them
+# in turn, ROUNDS times, for 3 s each after 0.5 s of warm-up. Each round
+# gives each configuration's rate as a ratio to the last configuration's,
+# measured seconds apart; the summary is the median ratio.
+#
+#   bench/ab.sh ROUNDS OP CONNS "CONFIG" "CONFIG" ...
+#   bench/ab.sh 10 encrypt 128 "/tmp/kw server" "/tmp/kw server --insecure-benchmark-audit-no-fsync"
+#
+# A CONFIG is a command line that starts a server; --data-dir and --listen
+# are added. PIN=1 (the default) puts the servers on CPU 0 with GOMAXPROCS=1
+# and the generator on CPU 1; PIN=0 lets everything share every core.
+set -euo pipefail
+R=$1; OP=$2; C=$3; shift 3
+here=$(cd "$(dirname "$0")" && pwd)
+(cd "$here" && go build -o /tmp/loadgen ./loadgen)
+srv=(); gen=()
+if [ "${PIN:-1}" = 1 ]; then srv=(env GOMAXPROCS=1 taskset -c 0); gen=(env GOMAXPROCS=1 taskset -c 1); fi
+pids=(); ports=(); dirs=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "${dirs[@]}"
+}
+trap cleanup EXIT
+for cfg in "$@"; do
+	d=$(mktemp -d /tmp/kwab.XXXX); port=$((20000 + RANDOM % 20000))
+	# shellcheck disable=SC2086 # CONFIG is a command line
+	"${srv[@]}" $cfg --data-dir "$d" --listen 127.0.0.1:$port --log-level warn >/dev/null 2>&1 &
+	pids+=($!); ports+=($port); dirs+=("$d")
+done
+for i in "${!ports[@]}"; do
+	for _ in $(seq 50); do curl -sf "http://127.0.0.1:${ports[$i]}/healthz" >/dev/null && break; sleep 0.1; done
+done
+out=$(mktemp /tmp/kwab.out.XXXX); dirs+=("$out")
+for r in $(seq "$R"); do
+	line="round $r:"
+	for i in "${!ports[@]}"; do
+		v=$("${gen[@]}" /tmp/loadgen -endpoint "http://127.0.0.1:${ports[$i]}" -credentials "${dirs[$i]}/credentials" \
+			-op "$OP" -size 32 -c "$C" -d 3s -warmup 500ms 2>&1 | tail -1 | awk '{print $4}')
+		line="$line $v"
+	done
+	echo "$line" | tee -a "$out"
+done
+# Median over the rounds of each configuration's rate divided by the last's.
+n=$#
+for i in $(seq 1 $((n - 1))); do
+	awk -v i=$((i + 2)) -v last=$((n + 2)) '{print $i / $last}' "$out" | sort -n |
+		awk -v i="$i" '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "config %d / config last: median %.3f, min %.3f, max %.3f over %d rounds\n", i, m, v[1], v[NR], NR}'
+done
