@@ -136,8 +136,7 @@ type Log struct {
 	alg, fp    string
 	nextDigest time.Time
 	crashed    bool       // test hook: Close behaves like a crash
-	aio        *asyncSync // nil: fdatasync blocks the writer's thread; set by Open only
-	noAIOSync  bool       // the kernel refused an AIO fdatasync: syncs block
+	aio        *asyncSync // nil: fdatasync blocks the writer's thread
 }
 
 type request struct {
@@ -294,9 +293,6 @@ func (l *Log) Append(ctx context.Context, e *Event) error {
 	}
 	select {
 	case l.queue <- r:
-		if l.aio != nil {
-			l.aio.poke()
-		}
 		l.mu.RUnlock()
 	case <-ctx.Done():
 		l.mu.RUnlock()
@@ -836,12 +832,13 @@ func (l *Log) observeFsync(d time.Duration) {
 // sync makes f's data durable: through Linux AIO when the Log has it, else
 // with a blocking fdatasync.
 func (l *Log) sync(f *os.File) error {
-	if l.aio != nil && !l.noAIOSync {
+	if l.aio != nil {
 		err := l.aio.fdatasync(f)
 		if !errors.Is(err, errAIOUnsupported) {
 			return err
 		}
-		l.noAIOSync = true // l.aio stays: Append may be reading its ring
+		l.aio.close()
+		l.aio = nil
 	}
 	return fdatasync(f)
 }

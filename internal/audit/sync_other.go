@@ -17,4 +17,3 @@ var errAIOUnsupported = errors.New("aio: not available")
 func newAsyncSync() (*asyncSync, error)       { return nil, errAIOUnsupported }
 func (*asyncSync) fdatasync(f *os.File) error { return errAIOUnsupported }
 func (*asyncSync) close()                     {}
-func (*asyncSync) poke()                      {}
