@@ -234,6 +234,8 @@ func TestInvalidFlags(t *testing.T) {
 		{[]string{"--listen", "nope"}, "--listen"},
 		{[]string{"--max-skew", "20m"}, "--max-skew"},
 		{[]string{"--tls-cert", "/nonexistent"}, "--tls-cert"},
+		{[]string{"--audit-digest-interval", "10ms"}, "--audit-digest-interval"},
+		{[]string{"--audit-usage-save-interval", "-1s"}, "--audit-usage-save-interval"},
 	}
 	for _, c := range cases {
 		cmd := exec.Command(binary(t), append([]string{"server", "--data-dir", t.TempDir()}, c.args...)...)
@@ -243,10 +245,15 @@ func TestInvalidFlags(t *testing.T) {
 			t.Errorf("keyward server %v = %v, output %q; want one line naming %s", c.args, err, out, c.want)
 		}
 	}
-	cmd := exec.Command(binary(t), "server", "--data-dir", t.TempDir())
-	cmd.Env = append(os.Environ(), "KEYWARD_ACCOUNT_ID=12")
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "--account-id") {
-		t.Errorf("KEYWARD_ACCOUNT_ID=12: %v %s", err, out)
+	for _, env := range []struct{ v, want string }{
+		{"KEYWARD_ACCOUNT_ID=12", "--account-id"},
+		{"KEYWARD_AUDIT_USAGE_SAVE_INTERVAL=soon", "KEYWARD_AUDIT_USAGE_SAVE_INTERVAL"},
+	} {
+		cmd := exec.Command(binary(t), "server", "--data-dir", t.TempDir())
+		cmd.Env = append(os.Environ(), env.v)
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), env.want) {
+			t.Errorf("%s: %v %s", env.v, err, out)
+		}
 	}
 }
 

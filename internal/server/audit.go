@@ -97,22 +97,20 @@ func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
 		c.AuditMaxFileSize = n
 	}
 	fs.Var((*sizeValue)(&c.AuditMaxFileSize), "audit-max-file-size", "start a new audit file before one exceeds this size, e.g. 64MiB (KEYWARD_AUDIT_MAX_FILE_SIZE)")
-	if v := getenv("KEYWARD_AUDIT_DIGEST_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			setErr(fmt.Errorf("KEYWARD_AUDIT_DIGEST_INTERVAL: %q is not a duration such as 1h", v))
+	durationFlag := func(dst *time.Duration, name, env, example, usage string) {
+		if v := getenv(env); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				setErr(fmt.Errorf("%s: %q is not a duration such as %s", env, v, example))
+			}
+			*dst = d
 		}
-		c.AuditDigestInterval = d
+		fs.DurationVar(dst, name, *dst, usage+" ("+env+")")
 	}
-	fs.DurationVar(&c.AuditDigestInterval, "audit-digest-interval", c.AuditDigestInterval, "write a signed audit digest this often; 0 is 1h (KEYWARD_AUDIT_DIGEST_INTERVAL)")
-	if v := getenv("KEYWARD_AUDIT_USAGE_SAVE_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			setErr(fmt.Errorf("KEYWARD_AUDIT_USAGE_SAVE_INTERVAL: %q is not a duration such as 1m", v))
-		}
-		c.AuditUsageSaveInterval = d
-	}
-	fs.DurationVar(&c.AuditUsageSaveInterval, "audit-usage-save-interval", c.AuditUsageSaveInterval, "save the GetKeyLastUsage index this often, bounding what a start after a crash re-reads; 0 is 1m (KEYWARD_AUDIT_USAGE_SAVE_INTERVAL)")
+	durationFlag(&c.AuditDigestInterval, "audit-digest-interval", "KEYWARD_AUDIT_DIGEST_INTERVAL", "1h",
+		"write a signed audit digest this often; 0 is 1h")
+	durationFlag(&c.AuditUsageSaveInterval, "audit-usage-save-interval", "KEYWARD_AUDIT_USAGE_SAVE_INTERVAL", "1m",
+		"save the GetKeyLastUsage index this often, bounding what a start after a crash re-reads; 0 is 1m")
 	fs.BoolVar(&c.InsecureBenchmarkAuditNoFsync, "insecure-benchmark-audit-no-fsync", false,
 		"BENCHMARKS ONLY: answer requests before their audit records are on disk, so a crash loses acknowledged records")
 }
