@@ -334,7 +334,7 @@ func (s *Server) closeAudit() error {
 	}
 	// Nothing appends any more, so the index holds every record.
 	if _, err := s.saveUsageSnapshot(l); err != nil {
-		s.log.Warn("could not save the GetKeyLastUsage index; the next start reads the whole audit trail", "err", err)
+		s.log.Warn("could not save the GetKeyLastUsage index; the next start re-reads the records since the last save", "err", err)
 	}
 	return nil
 }
