@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -471,6 +472,42 @@ func TestAuditAssumedRoleIdentity(t *testing.T) {
 	if u.SessionContext != nil {
 		if got, want := u.SessionContext.Attributes.CreationDate, c.Expiration.Add(-time.Hour); got.Sub(want).Abs() > 2*time.Second {
 			t.Errorf("sessionContext.attributes.creationDate = %v, want about %v", got, want)
+		}
+	}
+}
+
+// TestUsageIndexSavedUnderLoad: the index is saved while Encrypts run on
+// several connections (run with -race, this exercises the gate between the
+// requests and the saver), and after a restart GetKeyLastUsage names each
+// key's last request.
+func TestUsageIndexSavedUnderLoad(t *testing.T) {
+	e := startWith(t, "", func(c *server.Config) { c.AuditUsageSaveInterval = time.Second })
+	var keys [4]string
+	for i := range keys {
+		keys[i] = *must[*kms.CreateKeyOutput](t)(e.kms.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
+	}
+	var last [4]string
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(2500 * time.Millisecond) // across two saves
+	for i := range keys {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				out, err := e.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(keys[i]), Plaintext: []byte("x")})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				last[i], _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+			}
+		})
+	}
+	wg.Wait()
+	e.stop()
+	e2 := start(t, e.dataDir)
+	for i, key := range keys {
+		lu := must[*kms.GetKeyLastUsageOutput](t)(e2.kms.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: aws.String(key)}))
+		if lu.KeyLastUsage == nil || aws.ToString(lu.KeyLastUsage.KmsRequestId) != last[i] {
+			t.Errorf("key %d: GetKeyLastUsage after a restart = %+v, want request %s", i, lu.KeyLastUsage, last[i])
 		}
 	}
 }
