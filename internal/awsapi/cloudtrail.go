@@ -86,13 +86,9 @@ func (h *Handler) serveCloudTrail(w http.ResponseWriter, r *http.Request, reqID,
 	if err != nil {
 		return fail(err)
 	}
-	out, err := encode(resp)
-	if err != nil {
+	if err := writeJSON(w, resp); err != nil {
 		return fail(err)
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusOK)
-	w.Write(out)
 	return opName, http.StatusOK, ""
 }
 

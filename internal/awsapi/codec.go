@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -68,3 +69,20 @@ func kindName(k jsontext.Kind) string {
 
 // encode writes a response body.
 func encode(v any) ([]byte, error) { return json.Marshal(v) }
+
+// contentType is the media type of every AWS JSON 1.1 body, answers and
+// errors alike.
+const contentType = "application/x-amz-json-1.1"
+
+// writeJSON answers 200 with resp as an AWS JSON 1.1 body. An error means
+// nothing was written.
+func writeJSON(w http.ResponseWriter, resp any) error {
+	out, err := encode(resp)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+	return nil
+}

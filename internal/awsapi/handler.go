@@ -136,13 +136,9 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, reqID string)
 	if err != nil {
 		return fail(err)
 	}
-	out, err := encode(resp)
-	if err != nil {
+	if err := writeJSON(w, resp); err != nil {
 		return fail(err)
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusOK)
-	w.Write(out)
 	return opName, http.StatusOK, ""
 }
 
@@ -238,7 +234,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, reqID, opNa
 		h.log.Error("internal error", "id", reqID, "op", opName, "err", err)
 		code, msg, status = kms.CodeInternal, "An internal error occurred. Try again later.", http.StatusInternalServerError
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("x-amzn-ErrorType", code)
 	w.WriteHeader(status)
 	// AWS sends no message at all for the opaque crypto failures.
