@@ -2,12 +2,13 @@ package audit
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/keyward/keyward/internal/keys"
 )
 
 // Values Append writes for empty Event fields.
@@ -134,28 +135,9 @@ func (e *Event) withDefaults(now time.Time) (Event, error) {
 		ev.ManagementEvent = true
 	}
 	if ev.EventID == "" {
-		ev.EventID = newUUID()
+		ev.EventID = keys.NewID() // a random UUID, the form of CloudTrail's eventID
 	}
 	return ev, nil
-}
-
-// newUUID returns a random (version 4) UUID, the form of CloudTrail's eventID.
-func newUUID() string {
-	var u [16]byte
-	rand.Read(u[:]) // never fails
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var s [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
-		}
-		s[j], s[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
-		j += 2
-	}
-	return string(s[:])
 }
 
 const hexDigits = "0123456789abcdef"
