@@ -364,13 +364,10 @@ func unmarshalDER[T any](der []byte, v *T) error {
 // DER only, no parameters, an encapsulation key of the exact length that
 // passes FIPS 203's modulus check (every coefficient below q = 3329).
 func parseMLKEMSPKI(p *mlkemParams, der []byte) (*mlkemPublicKey, error) {
-	var spki spkiASN1
-	rest, err := asn1.Unmarshal(der, &spki)
+	spki, err := unmarshalSPKI(der)
 	switch {
 	case err != nil:
 		return nil, err
-	case len(rest) != 0:
-		return nil, errors.New("trailing data after SubjectPublicKeyInfo")
 	case !spki.Algorithm.Algorithm.Equal(p.oid):
 		return nil, errors.New("not an " + string(p.spec) + " public key")
 	case len(spki.Algorithm.Parameters.FullBytes) != 0:

@@ -68,41 +68,22 @@ func marshalK1SPKI(pub *secp256k1.PublicKey) []byte {
 }
 
 func marshalK1PKCS8(k *secp256k1.PrivateKey) []byte {
-	point := k.PubKey().SerializeUncompressed()
-	inner, err := asn1.Marshal(ecPrivateKeyASN1{
-		Version:    1,
-		PrivateKey: k.Serialize(),
-		PublicKey:  asn1.BitString{Bytes: point, BitLength: 8 * len(point)},
-	})
+	der, err := marshalECPKCS8(oidSecp256k1, k.Serialize(), k.PubKey().SerializeUncompressed())
 	if err != nil {
-		panic("keyspec: marshal secp256k1 private key: " + err.Error())
-	}
-	der, err := asn1.Marshal(pkcs8ASN1{Algorithm: k1Algorithm(), PrivateKey: inner})
-	if err != nil {
-		panic("keyspec: marshal secp256k1 PKCS #8: " + err.Error())
+		panic("keyspec: marshal secp256k1 PKCS #8: " + err.Error()) // fixed shapes; cannot fail
 	}
 	return der
 }
-
-func isK1Algorithm(a pkix.AlgorithmIdentifier) bool { return isNamedCurve(a, oidSecp256k1) }
 
 // parseK1SPKI parses a secp256k1 SubjectPublicKeyInfo. It accepts only the
 // uncompressed point encoding, the one AWS and marshalK1SPKI use, and checks
 // that the point is on the curve.
 func parseK1SPKI(der []byte) (*secp256k1.PublicKey, error) {
-	var spki spkiASN1
-	rest, err := asn1.Unmarshal(der, &spki)
-	switch {
-	case err != nil:
+	point, err := parseECSPKI(der, oidSecp256k1, "secp256k1")
+	if err != nil {
 		return nil, err
-	case len(rest) != 0:
-		return nil, errors.New("trailing data after SubjectPublicKeyInfo")
-	case !isK1Algorithm(spki.Algorithm):
-		return nil, errors.New("not a secp256k1 public key")
-	case spki.PublicKey.BitLength != 8*65 || spki.PublicKey.Bytes[0] != 4:
-		return nil, errors.New("secp256k1 public key is not an uncompressed point")
 	}
-	return secp256k1.ParsePubKey(spki.PublicKey.Bytes)
+	return secp256k1.ParsePubKey(point)
 }
 
 // parseK1PKCS8 parses a secp256k1 PKCS #8 private key and, if the key
@@ -204,6 +185,52 @@ func verifyK1(pub *secp256k1.PublicKey, digest, sig []byte) bool {
 		return false
 	}
 	return s.Verify(digest, pub)
+}
+
+// unmarshalSPKI parses a SubjectPublicKeyInfo with nothing after it.
+func unmarshalSPKI(der []byte) (*spkiASN1, error) {
+	var spki spkiASN1
+	rest, err := asn1.Unmarshal(der, &spki)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(rest) != 0:
+		return nil, errors.New("trailing data after SubjectPublicKeyInfo")
+	}
+	return &spki, nil
+}
+
+// parseECSPKI returns the point of a SubjectPublicKeyInfo for a named curve
+// outside crypto/x509's list (secp256k1, SM2), accepting only the
+// uncompressed encoding, the one AWS uses. The caller checks that the point
+// is on the curve. name is the curve's name for errors.
+func parseECSPKI(der []byte, oid asn1.ObjectIdentifier, name string) ([]byte, error) {
+	spki, err := unmarshalSPKI(der)
+	switch {
+	case err != nil:
+		return nil, err
+	case !isNamedCurve(spki.Algorithm, oid):
+		return nil, errors.New("not a " + name + " public key")
+	case spki.PublicKey.BitLength != 8*65 || spki.PublicKey.Bytes[0] != 4:
+		return nil, errors.New(name + " public key is not an uncompressed point")
+	}
+	return spki.PublicKey.Bytes, nil
+}
+
+// marshalECPKCS8 encodes a key on such a curve as OpenSSL 3 does (pkcs8
+// -topk8): PKCS #8 with id-ecPublicKey and the curve, holding an RFC 5915
+// ECPrivateKey with the 32-byte scalar and the uncompressed public point,
+// without the redundant curve parameters. parseECPKCS8 reads it back.
+func marshalECPKCS8(oid asn1.ObjectIdentifier, scalar, point []byte) ([]byte, error) {
+	inner, err := asn1.Marshal(ecPrivateKeyASN1{
+		Version:    1,
+		PrivateKey: scalar,
+		PublicKey:  asn1.BitString{Bytes: point, BitLength: 8 * len(point)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return asn1.Marshal(pkcs8ASN1{Algorithm: namedCurve(oid), PrivateKey: inner})
 }
 
 // parseECPKCS8 parses the PKCS #8 envelope OpenSSL writes for a key on a

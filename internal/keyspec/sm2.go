@@ -63,24 +63,13 @@ func marshalSM2SPKI(pub *sm2PublicKey) ([]byte, error) {
 }
 
 // marshalSM2PKCS8 encodes k as OpenSSL 3 does (genpkey with
-// ec_paramgen_curve:sm2, then pkcs8 -topk8): PKCS #8 with id-ecPublicKey and
-// the sm2 curve, holding an RFC 5915 ECPrivateKey with the 32-byte scalar and
-// the public point, without the redundant curve parameters.
+// ec_paramgen_curve:sm2, then pkcs8 -topk8; see marshalECPKCS8).
 func marshalSM2PKCS8(k *sm2.PrivateKey) ([]byte, error) {
 	e, err := k.ECDH()
 	if err != nil {
 		return nil, err
 	}
-	point := e.PublicKey().Bytes()
-	inner, err := asn1.Marshal(ecPrivateKeyASN1{
-		Version:    1,
-		PrivateKey: e.Bytes(),
-		PublicKey:  asn1.BitString{Bytes: point, BitLength: 8 * len(point)},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return asn1.Marshal(pkcs8ASN1{Algorithm: namedCurve(oidSM2), PrivateKey: inner})
+	return marshalECPKCS8(oidSM2, e.Bytes(), e.PublicKey().Bytes())
 }
 
 // parseSM2SPKI parses an SM2 SubjectPublicKeyInfo. It accepts only the one
@@ -88,19 +77,11 @@ func marshalSM2PKCS8(k *sm2.PrivateKey) ([]byte, error) {
 // no extra elements, which encoding/asn1 alone would tolerate), and checks
 // that the point is on the curve and not the point at infinity.
 func parseSM2SPKI(der []byte) (*sm2PublicKey, error) {
-	var spki spkiASN1
-	rest, err := asn1.Unmarshal(der, &spki)
-	switch {
-	case err != nil:
+	point, err := parseECSPKI(der, oidSM2, "SM2")
+	if err != nil {
 		return nil, err
-	case len(rest) != 0:
-		return nil, errors.New("trailing data after SubjectPublicKeyInfo")
-	case !isNamedCurve(spki.Algorithm, oidSM2):
-		return nil, errors.New("not an SM2 public key")
-	case spki.PublicKey.BitLength != 8*65 || spki.PublicKey.Bytes[0] != 4:
-		return nil, errors.New("SM2 public key is not an uncompressed point")
 	}
-	pub, err := sm2.NewPublicKey(spki.PublicKey.Bytes)
+	pub, err := sm2.NewPublicKey(point)
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +170,7 @@ func decryptSM2(k *sm2.PrivateKey, ciphertext []byte) ([]byte, error) {
 func deriveSM2(k *sm2.PrivateKey, peerSPKI []byte) ([]byte, error) {
 	peer, err := parseSM2SPKI(peerSPKI)
 	if err != nil {
-		var spki spkiASN1
-		if rest, err := asn1.Unmarshal(peerSPKI, &spki); err != nil || len(rest) != 0 {
+		if _, err := unmarshalSPKI(peerSPKI); err != nil {
 			return nil, newError(ErrInvalidPeerKey, "The public key is not a valid DER-encoded SubjectPublicKeyInfo for key spec %s.", SM2)
 		}
 		// A well-formed SPKI of another algorithm or curve, or of an invalid
