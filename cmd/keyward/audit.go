@@ -52,18 +52,18 @@ func auditCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 }
 
-// auditDirs binds --data-dir and --dir and returns a function that resolves
-// them after parsing.
-func auditDirs(fs *flag.FlagSet, getenv func(string) string) (dataDir, dir *string) {
+// auditDirs binds --data-dir and --dir; after parsing, auditDir returns the
+// audit directory they name.
+func auditDirs(fs *flag.FlagSet, getenv func(string) string) (dataDir *string, auditDir func() string) {
 	dataDir = fs.String("data-dir", orDefault(getenv("KEYWARD_DATA_DIR"), server.DefaultDataDir), "the server's data directory (KEYWARD_DATA_DIR)")
-	dir = fs.String("dir", getenv("KEYWARD_AUDIT_DIR"), "the audit directory (KEYWARD_AUDIT_DIR; default <data-dir>/audit)")
-	return dataDir, dir
+	dir := fs.String("dir", getenv("KEYWARD_AUDIT_DIR"), "the audit directory (KEYWARD_AUDIT_DIR; default <data-dir>/audit)")
+	return dataDir, func() string { return orDefault(*dir, server.DefaultAuditDir(*dataDir)) }
 }
 
 func auditVerify(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keyward audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir, dir := auditDirs(fs, getenv)
+	dataDir, auditDir := auditDirs(fs, getenv)
 	pubFile := fs.String("public-key", "", "PEM public key of the audit signing key (default <data-dir>/audit-signing-key.pub.pem)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -72,7 +72,7 @@ func auditVerify(args []string, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "keyward audit verify: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	d := orDefault(*dir, server.DefaultAuditDir(*dataDir))
+	d := auditDir()
 	pf := orDefault(*pubFile, server.AuditPublicKeyFile(*dataDir))
 	pub, err := readPublicKey(pf)
 	if err != nil {
@@ -139,7 +139,7 @@ func readPublicKey(path string) (any, error) {
 func auditQuery(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keyward audit query", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir, dir := auditDirs(fs, getenv)
+	_, auditDir := auditDirs(fs, getenv)
 	start := fs.String("start", "", "only records at or after this time (RFC 3339)")
 	end := fs.String("end", "", "only records at or before this time (RFC 3339)")
 	var f audit.Filter
@@ -174,7 +174,7 @@ func auditQuery(args []string, getenv func(string) string, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "keyward audit query: --output: %q is not json or table\n", *output)
 		return 2
 	}
-	d := orDefault(*dir, server.DefaultAuditDir(*dataDir))
+	d := auditDir()
 
 	var emit func(*audit.Event) error
 	var flush func() error
