@@ -81,35 +81,23 @@ func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
 		}
 	}
 	fs.StringVar(&c.AuditDir, "audit-dir", getenv("KEYWARD_AUDIT_DIR"), "directory of the audit log (KEYWARD_AUDIT_DIR; default <data-dir>/audit)")
-	if v := getenv("KEYWARD_AUDIT_RETENTION"); v != "" {
-		d, err := parseDays(v)
-		if err != nil {
-			setErr(fmt.Errorf("KEYWARD_AUDIT_RETENTION: %q is not a duration such as 90d or 2160h", v))
-		}
-		c.AuditRetention = d
-	}
-	fs.Var((*daysValue)(&c.AuditRetention), "audit-retention", "delete signed audit files older than this, e.g. 90d; 0 keeps everything (KEYWARD_AUDIT_RETENTION)")
-	if v := getenv("KEYWARD_AUDIT_MAX_FILE_SIZE"); v != "" {
-		n, err := parseSize(v)
-		if err != nil {
-			setErr(fmt.Errorf("KEYWARD_AUDIT_MAX_FILE_SIZE: %q is not a size such as 64MiB", v))
-		}
-		c.AuditMaxFileSize = n
-	}
-	fs.Var((*sizeValue)(&c.AuditMaxFileSize), "audit-max-file-size", "start a new audit file before one exceeds this size, e.g. 64MiB (KEYWARD_AUDIT_MAX_FILE_SIZE)")
-	durationFlag := func(dst *time.Duration, name, env, example, usage string) {
-		if v := getenv(env); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				setErr(fmt.Errorf("%s: %q is not a duration such as %s", env, v, example))
+	// envFlag registers v as --name, set first from the environment
+	// variable env; a bad value there stops start-up with a line naming env.
+	envFlag := func(v flag.Value, name, env, want, usage string) {
+		if s := getenv(env); s != "" {
+			if err := v.Set(s); err != nil {
+				setErr(fmt.Errorf("%s: %q is not %s", env, s, want))
 			}
-			*dst = d
 		}
-		fs.DurationVar(dst, name, *dst, usage+" ("+env+")")
+		fs.Var(v, name, usage+" ("+env+")")
 	}
-	durationFlag(&c.AuditDigestInterval, "audit-digest-interval", "KEYWARD_AUDIT_DIGEST_INTERVAL", "1h",
+	envFlag((*daysValue)(&c.AuditRetention), "audit-retention", "KEYWARD_AUDIT_RETENTION", "a duration such as 90d or 2160h",
+		"delete signed audit files older than this, e.g. 90d; 0 keeps everything")
+	envFlag((*sizeValue)(&c.AuditMaxFileSize), "audit-max-file-size", "KEYWARD_AUDIT_MAX_FILE_SIZE", "a size such as 64MiB",
+		"start a new audit file before one exceeds this size, e.g. 64MiB")
+	envFlag((*durationValue)(&c.AuditDigestInterval), "audit-digest-interval", "KEYWARD_AUDIT_DIGEST_INTERVAL", "a duration such as 1h",
 		"write a signed audit digest this often; 0 is 1h")
-	durationFlag(&c.AuditUsageSaveInterval, "audit-usage-save-interval", "KEYWARD_AUDIT_USAGE_SAVE_INTERVAL", "1m",
+	envFlag((*durationValue)(&c.AuditUsageSaveInterval), "audit-usage-save-interval", "KEYWARD_AUDIT_USAGE_SAVE_INTERVAL", "a duration such as 1m",
 		"save the GetKeyLastUsage index this often, bounding what a start after a crash re-reads; 0 is 1m")
 	fs.BoolVar(&c.InsecureBenchmarkAuditNoFsync, "insecure-benchmark-audit-no-fsync", false,
 		"BENCHMARKS ONLY: answer requests before their audit records are on disk, so a crash loses acknowledged records")
@@ -141,6 +129,26 @@ func parseDays(s string) (time.Duration, error) {
 		return time.Duration(d) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// durationValue is a time.Duration flag (flag.DurationVar's type is not
+// exported).
+type durationValue time.Duration
+
+func (d *durationValue) String() string {
+	if d == nil {
+		return "0s"
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *durationValue) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationValue(v)
+	return nil
 }
 
 type daysValue time.Duration
