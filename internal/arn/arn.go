@@ -38,3 +38,19 @@ func IsAccountRoot(s, account string) bool {
 	partition, rest, ok := strings.Cut(rest, ":")
 	return ok && partition != "" && rest == "iam::"+account+":root"
 }
+
+// Account returns the account field of an ARN (the fifth, as in
+// arn:aws:kms:us-east-1:111122223333:key/...), or "" if s has fewer fields.
+func Account(s string) string {
+	for range 4 {
+		i := strings.IndexByte(s, ':')
+		if i < 0 {
+			return ""
+		}
+		s = s[i+1:]
+	}
+	if i := strings.IndexByte(s, ':'); i >= 0 {
+		return s[:i]
+	}
+	return ""
+}

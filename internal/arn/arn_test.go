@@ -39,3 +39,18 @@ func TestIsAccountRoot(t *testing.T) {
 		}
 	}
 }
+
+func TestAccount(t *testing.T) {
+	for _, tc := range []struct{ s, want string }{
+		{"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "111122223333"},
+		{"arn:aws-cn:kms:cn-north-1:444455556666:alias/x", "444455556666"},
+		{"arn:aws:iam::111122223333:root", "111122223333"},
+		{"arn:aws:kms:us-east-1:111122223333", ""},
+		{"1234abcd-12ab-34cd-56ef-1234567890ab", ""},
+		{"", ""},
+	} {
+		if got := Account(tc.s); got != tc.want {
+			t.Errorf("Account(%q) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}

@@ -365,7 +365,7 @@ func (h *Handler) ServiceEvent(ctx context.Context, name, keyARN, account string
 		RecipientAccountID: account,
 	}
 	if keyARN != "" {
-		ev.Resources = []audit.Resource{{AccountID: arnAccount(keyARN), Type: audit.ResourceTypeKey, ARN: keyARN}}
+		ev.Resources = []audit.Resource{{AccountID: arn.Account(keyARN), Type: audit.ResourceTypeKey, ARN: keyARN}}
 		if name == "DeleteKey" {
 			// AWS has logged the deleted key's ARN here since December 2022.
 			ev.ResponseElements, _ = json.Marshal(map[string]string{"keyId": keyARN})
@@ -524,7 +524,7 @@ func keyResources(dst []audit.Resource, ok bool, resp []byte, params json.RawMes
 				return
 			}
 		}
-		dst = append(dst, audit.Resource{AccountID: arnAccount(keyARN), Type: audit.ResourceTypeKey, ARN: keyARN})
+		dst = append(dst, audit.Resource{AccountID: arn.Account(keyARN), Type: audit.ResourceTypeKey, ARN: keyARN})
 	}
 	if ok && len(resp) > 0 && bytes.IndexByte(resp[1:], '{') < 0 && bytes.IndexByte(resp, '[') < 0 {
 		// A flat object (every cryptographic operation's response): no
@@ -610,22 +610,6 @@ func isKeyARN(s string) bool {
 	rest = rest[i+1:]
 	j := strings.IndexByte(rest, ':')
 	return j > 0 && strings.HasPrefix(rest[j+1:], "key/") && len(rest) > j+5
-}
-
-// arnAccount returns the account field of an ARN.
-func arnAccount(arn string) string {
-	f := arn
-	for range 4 {
-		i := strings.IndexByte(f, ':')
-		if i < 0 {
-			return ""
-		}
-		f = f[i+1:]
-	}
-	if i := strings.IndexByte(f, ':'); i >= 0 {
-		return f[:i]
-	}
-	return ""
 }
 
 // errorMessage extracts the message of an error response body: the

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/audit"
 	"github.com/keyward/keyward/internal/iam"
 	"github.com/keyward/keyward/internal/keystore"
@@ -144,29 +145,29 @@ func httptestGet(path string) *http.Request {
 }
 
 func TestKeyResources(t *testing.T) {
-	const arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	const keyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	const arn2 = "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-000000000000"
 	cases := []struct {
 		ok           bool
 		resp, params string
 		want         []string
 	}{
-		{true, `{"CiphertextBlob":"AAAA","KeyId":"` + arn + `","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`, `{"keyId":"alias/x"}`, []string{arn}},
-		{true, `{"KeyMetadata":{"KeyId":"x","Arn":"` + arn + `"}}`, ``, []string{arn}},
-		{true, `{"CiphertextBlob":"AA","SourceKeyId":"` + arn2 + `","KeyId":"` + arn + `"}`, ``, []string{arn2, arn}},
-		{false, `{"__type":"NotFoundException"}`, `{"keyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}`, []string{arn}},
+		{true, `{"CiphertextBlob":"AAAA","KeyId":"` + keyARN + `","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`, `{"keyId":"alias/x"}`, []string{keyARN}},
+		{true, `{"KeyMetadata":{"KeyId":"x","Arn":"` + keyARN + `"}}`, ``, []string{keyARN}},
+		{true, `{"CiphertextBlob":"AA","SourceKeyId":"` + arn2 + `","KeyId":"` + keyARN + `"}`, ``, []string{arn2, keyARN}},
+		{false, `{"__type":"NotFoundException"}`, `{"keyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}`, []string{keyARN}},
 		{false, ``, `{"keyId":"` + arn2 + `"}`, []string{arn2}},
 		{false, ``, `{"keyId":"alias/x"}`, nil},
 		// An encryption context that names another key is not a resource.
 		{false, ``, `{"encryptionContext":{"keyId":"` + arn2 + `"}}`, nil},
-		{true, `{"Keys":[{"KeyId":"` + arn + `"}]}`, ``, nil},
-		{true, ``, `{"sourceKeyId":"` + arn + `","destinationKeyId":"` + arn2 + `"}`, []string{arn, arn2}},
+		{true, `{"Keys":[{"KeyId":"` + keyARN + `"}]}`, ``, nil},
+		{true, ``, `{"sourceKeyId":"` + keyARN + `","destinationKeyId":"` + arn2 + `"}`, []string{keyARN, arn2}},
 	}
 	for _, c := range cases {
 		var got []string
 		for _, r := range keyResources(nil, c.ok, []byte(c.resp), json.RawMessage(c.params), "us-east-1", "111122223333") {
 			got = append(got, r.ARN)
-			if r.AccountID != arnAccount(r.ARN) || r.Type != audit.ResourceTypeKey {
+			if r.AccountID != arn.Account(r.ARN) || r.Type != audit.ResourceTypeKey {
 				t.Errorf("resource %+v", r)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyward/keyward/internal/arn"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -358,11 +359,7 @@ func (s *Server) ServiceEvent(name, keyARN string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	account := ""
-	if f := strings.SplitN(keyARN, ":", 6); len(f) == 6 {
-		account = f[4]
-	}
-	if err := s.aud.api.ServiceEvent(ctx, name, keyARN, account); err != nil {
+	if err := s.aud.api.ServiceEvent(ctx, name, keyARN, arn.Account(keyARN)); err != nil {
 		s.log.Error("audit: could not record service event", "event", name, "key", keyARN, "err", err)
 	}
 }
