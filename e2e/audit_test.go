@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -73,7 +74,7 @@ func auditPublicKey(t *testing.T, dataDir string) any {
 func names(evs []*audit.Event) []string {
 	var s []string
 	for _, e := range evs {
-		s = append(s, e.EventName+"/"+cmpOr(e.ErrorCode, "OK"))
+		s = append(s, e.EventName+"/"+cmp.Or(e.ErrorCode, "OK"))
 	}
 	return s
 }
@@ -402,7 +403,7 @@ func TestAuditServiceEventAndMetrics(t *testing.T) {
 
 // TestLookupEventsCLI runs `aws cloudtrail lookup-events` against the server.
 func TestLookupEventsCLI(t *testing.T) {
-	awsPath, err := exec.LookPath(cmpOr(os.Getenv("KEYWARD_TEST_AWS"), "aws"))
+	awsPath, err := exec.LookPath(cmp.Or(os.Getenv("KEYWARD_TEST_AWS"), "aws"))
 	if err != nil {
 		t.Skip("aws CLI not on PATH; .ci/run installs it (apt-get install awscli)")
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -12,18 +13,11 @@ import (
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 func fmtInt(i int) string         { return strconv.Itoa(i) }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // awsCLI returns the AWS CLI to test with (KEYWARD_TEST_AWS, else aws on
 // PATH), or skips the test.
 func awsCLI(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath(cmpOr(os.Getenv("KEYWARD_TEST_AWS"), "aws"))
+	p, err := exec.LookPath(cmp.Or(os.Getenv("KEYWARD_TEST_AWS"), "aws"))
 	if err != nil {
 		t.Skip("aws CLI not on PATH (or KEYWARD_TEST_AWS); .ci/run installs it (apt-get install awscli)")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -55,9 +56,9 @@ func auditCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 // auditDirs binds --data-dir and --dir; after parsing, auditDir returns the
 // audit directory they name.
 func auditDirs(fs *flag.FlagSet, getenv func(string) string) (dataDir *string, auditDir func() string) {
-	dataDir = fs.String("data-dir", orDefault(getenv("KEYWARD_DATA_DIR"), server.DefaultDataDir), "the server's data directory (KEYWARD_DATA_DIR)")
+	dataDir = fs.String("data-dir", cmp.Or(getenv("KEYWARD_DATA_DIR"), server.DefaultDataDir), "the server's data directory (KEYWARD_DATA_DIR)")
 	dir := fs.String("dir", getenv("KEYWARD_AUDIT_DIR"), "the audit directory (KEYWARD_AUDIT_DIR; default <data-dir>/audit)")
-	return dataDir, func() string { return orDefault(*dir, server.DefaultAuditDir(*dataDir)) }
+	return dataDir, func() string { return cmp.Or(*dir, server.DefaultAuditDir(*dataDir)) }
 }
 
 func auditVerify(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -73,7 +74,7 @@ func auditVerify(args []string, getenv func(string) string, stdout, stderr io.Wr
 		return 2
 	}
 	d := auditDir()
-	pf := orDefault(*pubFile, server.AuditPublicKeyFile(*dataDir))
+	pf := cmp.Or(*pubFile, server.AuditPublicKeyFile(*dataDir))
 	pub, err := readPublicKey(pf)
 	if err != nil {
 		fmt.Fprintf(stderr, "keyward audit verify: --public-key: %v\n", err)
@@ -190,7 +191,7 @@ func auditQuery(args []string, getenv func(string) string, stdout, stderr io.Wri
 		emit = func(e *audit.Event) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339),
 				strings.TrimSuffix(e.EventSource, ".amazonaws.com"), e.EventName, principal(e), keyColumn(e),
-				orDefault(e.ErrorCode, "OK"), e.SourceIPAddress)
+				cmp.Or(e.ErrorCode, "OK"), e.SourceIPAddress)
 			// Flush now and then: columns align within each block, and
 			// output streams.
 			if n++; n%200 == 0 {
@@ -243,11 +244,4 @@ func keyColumn(e *audit.Event) string {
 		return "-"
 	}
 	return strings.Join(ids, ",")
-}
-
-func orDefault(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -8,6 +8,7 @@
 package awsapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,7 +83,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := newExchange(w, r)
 	opName, status, code := h.serveLogged(x, r, reqID)
 	status, code = h.record(x, r, reqID, opName, status, code, start)
-	h.metrics.observe(cmpOr(x.source, sourceKMS), eventName(opName), code, time.Since(start))
+	h.metrics.observe(cmp.Or(x.source, sourceKMS), eventName(opName), code, time.Since(start))
 	x.release()
 	h.log.Debug("request", "id", reqID, "op", opName, "status", status, "error", code, "dur", time.Since(start))
 }

@@ -12,6 +12,7 @@ package awsapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -141,7 +142,7 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 	case opName == "":
 		return fail(&iam.Error{Code: codeMissingAction, Message: "The request must contain the parameter Action."})
 	case !known || version != "" && version != svc.version:
-		return fail(&iam.Error{Code: codeInvalidAction, Message: "Could not find operation " + opName + " for version " + cmpOr(version, svc.version)})
+		return fail(&iam.Error{Code: codeInvalidAction, Message: "Could not find operation " + opName + " for version " + cmp.Or(version, svc.version)})
 	}
 
 	caller := &iam.Caller{Principal: principal, AccessKeyID: res.AccessKeyID, SourceIP: sourceIP(r), SecureTransport: r.TLS != nil}
@@ -374,11 +375,4 @@ func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z")
 // does.
 type members[T any] struct {
 	Member []T `xml:"member"`
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
