@@ -5,6 +5,7 @@ package awsapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,10 +102,7 @@ func (m *metrics) observe(source, op, code string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	service := source
-	if i := len(source) - len(".amazonaws.com"); i > 0 {
-		service = source[:i]
-	}
+	service := strings.TrimSuffix(source, ".amazonaws.com")
 	om := m.ops[opKey{service, op}]
 	if om == nil {
 		op = opUnknown
