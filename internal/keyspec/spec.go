@@ -4,6 +4,8 @@ import (
 	"crypto"
 	"slices"
 	"strings"
+
+	"github.com/keyward/keyward/internal/arn"
 )
 
 // Spec is an AWS KMS KeySpec, such as "RSA_2048" or "ECC_NIST_P256".
@@ -179,12 +181,10 @@ func ValidUsages(spec Spec) []Usage {
 	return nil
 }
 
-// IsChinaRegion reports whether region is one of the AWS China Regions
-// (Beijing cn-north-1, Ningxia cn-northwest-1), where SM2 is available and
-// ML-KEM is not.
-func IsChinaRegion(region string) bool {
-	return strings.HasPrefix(region, "cn-")
-}
+// IsChinaRegion reports whether region is in the aws-cn partition, the AWS
+// China Regions (Beijing cn-north-1, Ningxia cn-northwest-1), where SM2 is
+// available and ML-KEM is not.
+func IsChinaRegion(region string) bool { return arn.Partition(region) == "aws-cn" }
 
 // Check reports whether AWS accepts spec together with usage for CreateKey in
 // region. An empty spec means SYMMETRIC_DEFAULT and an empty usage means
