@@ -20,14 +20,8 @@ func (s *Service) Decapsulate(ctx context.Context, caller *Caller, req *Decapsul
 	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(ctx, caller, "Decapsulate", *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, "Decapsulate", *req.KeyId, "ENCAPSULATE_DECAPSULATE", nil)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, "Decapsulate", e, nil); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, "Decapsulate", "ENCAPSULATE_DECAPSULATE"); err != nil {
 		return nil, err
 	}
 	secret, err := e.private[e.key.Current().ID].Decapsulate(*req.EncapsulationAlgorithm, req.SharedSecretCiphertextBlob)

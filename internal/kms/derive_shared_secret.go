@@ -20,14 +20,8 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, caller *Caller, req *D
 	if req.Recipient != nil {
 		return nil, errf(CodeUnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}
-	e, err := s.resolve(ctx, caller, "DeriveSharedSecret", *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, "DeriveSharedSecret", *req.KeyId, "KEY_AGREEMENT", withKeys(nil, "kms:KeyAgreementAlgorithm", *req.KeyAgreementAlgorithm))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, "DeriveSharedSecret", e, withKeys(nil, "kms:KeyAgreementAlgorithm", *req.KeyAgreementAlgorithm)); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, "DeriveSharedSecret", "KEY_AGREEMENT"); err != nil {
 		return nil, err
 	}
 	secret, err := e.private[e.key.Current().ID].DeriveSharedSecret(*req.KeyAgreementAlgorithm, req.PublicKey)

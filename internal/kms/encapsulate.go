@@ -18,14 +18,8 @@ func (s *Service) Encapsulate(ctx context.Context, caller *Caller, req *Encapsul
 	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(ctx, caller, "Encapsulate", *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, "Encapsulate", *req.KeyId, "ENCAPSULATE_DECAPSULATE", nil)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, "Encapsulate", e, nil); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, "Encapsulate", "ENCAPSULATE_DECAPSULATE"); err != nil {
 		return nil, err
 	}
 	if err := dryRun(req.DryRun); err != nil {

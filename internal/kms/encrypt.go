@@ -21,14 +21,8 @@ func (s *Service) Encrypt(ctx context.Context, caller *Caller, req *EncryptReque
 	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(ctx, caller, "Encrypt", *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, "Encrypt", *req.KeyId, keys.UsageEncryptDecrypt, withKeys(req.EncryptionContext, "kms:EncryptionAlgorithm", deref(req.EncryptionAlgorithm, algSymmetricDefault)))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, "Encrypt", e, withKeys(req.EncryptionContext, "kms:EncryptionAlgorithm", deref(req.EncryptionAlgorithm, algSymmetricDefault))); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, "Encrypt", keys.UsageEncryptDecrypt); err != nil {
 		return nil, err
 	}
 	alg, err := checkEncryptionAlg(e.key, req.EncryptionAlgorithm, req.EncryptionContext)

@@ -36,14 +36,8 @@ func (s *Service) generateDataKey(ctx context.Context, caller *Caller, op string
 	if req.Recipient != nil {
 		return nil, errf(CodeUnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}
-	e, err := s.resolve(ctx, caller, op, *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, op, *req.KeyId, keys.UsageEncryptDecrypt, withKeys(req.EncryptionContext))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, op, e, withKeys(req.EncryptionContext)); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, op, keys.UsageEncryptDecrypt); err != nil {
 		return nil, err
 	}
 	if err := checkSymmetric(e.key, op); err != nil {

@@ -40,14 +40,8 @@ func (s *Service) generateDataKeyPair(ctx context.Context, caller *Caller, op st
 	if err := keyspec.CheckDataKeyPair(*req.KeyPairSpec, s.region); err != nil {
 		return nil, s.specError(ctx, op, err)
 	}
-	e, err := s.resolve(ctx, caller, op, *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, op, *req.KeyId, keys.UsageEncryptDecrypt, withKeys(req.EncryptionContext, "kms:DataKeyPairSpec", *req.KeyPairSpec))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, op, e, withKeys(req.EncryptionContext, "kms:DataKeyPairSpec", *req.KeyPairSpec)); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, op, keys.UsageEncryptDecrypt); err != nil {
 		return nil, err
 	}
 	if err := checkSymmetric(e.key, op); err != nil {

@@ -22,14 +22,8 @@ func (s *Service) GenerateMac(ctx context.Context, caller *Caller, req *Generate
 	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(ctx, caller, "GenerateMac", *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, "GenerateMac", *req.KeyId, "GENERATE_VERIFY_MAC", withKeys(nil, "kms:MacAlgorithm", *req.MacAlgorithm))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, "GenerateMac", e, withKeys(nil, "kms:MacAlgorithm", *req.MacAlgorithm)); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, "GenerateMac", "GENERATE_VERIFY_MAC"); err != nil {
 		return nil, err
 	}
 	key := e.material[e.key.Current().ID].Expose()
@@ -59,14 +53,8 @@ func (s *Service) VerifyMac(ctx context.Context, caller *Caller, req *VerifyMacR
 	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(ctx, caller, "VerifyMac", *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, "VerifyMac", *req.KeyId, "GENERATE_VERIFY_MAC", withKeys(nil, "kms:MacAlgorithm", *req.MacAlgorithm))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, "VerifyMac", e, withKeys(nil, "kms:MacAlgorithm", *req.MacAlgorithm)); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, "VerifyMac", "GENERATE_VERIFY_MAC"); err != nil {
 		return nil, err
 	}
 	key := e.material[e.key.Current().ID].Expose()

@@ -498,6 +498,25 @@ func (s *Service) specError(ctx context.Context, op string, err error) error {
 	return s.internal(ctx, op, err)
 }
 
+// useKey is the start of every operation on one key: it resolves keyID
+// (a key id, key ARN, alias name or alias ARN) for op, authorizes the caller
+// with the request's condition keys a, and checks that the key's state and
+// usage allow op, in that order, which is the order in which AWS reports
+// the errors.
+func (s *Service) useKey(ctx context.Context, caller *Caller, op, keyID, usage string, a *authz) (*cachedKey, error) {
+	e, err := s.resolve(ctx, caller, op, keyID, keyOrAlias)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(caller, op, e, a); err != nil {
+		return nil, err
+	}
+	if err := checkUsable(e.key, op, usage); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
 // checkUsable reports whether a key's state and usage allow op, with AWS's
 // error for each case that does not.
 func checkUsable(k *keys.Key, op, usage string) error {

@@ -28,14 +28,8 @@ func (s *Service) Sign(ctx context.Context, caller *Caller, req *SignRequest) (*
 	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(ctx, caller, "Sign", *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, "Sign", *req.KeyId, "SIGN_VERIFY", withKeys(nil, "kms:SigningAlgorithm", *req.SigningAlgorithm, "kms:MessageType", messageType(req.MessageType)))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, "Sign", e, withKeys(nil, "kms:SigningAlgorithm", *req.SigningAlgorithm, "kms:MessageType", messageType(req.MessageType))); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, "Sign", "SIGN_VERIFY"); err != nil {
 		return nil, err
 	}
 	priv := e.private[e.key.Current().ID]
@@ -87,14 +81,8 @@ func (s *Service) Verify(ctx context.Context, caller *Caller, req *VerifyRequest
 	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(ctx, caller, "Verify", *req.KeyId, keyOrAlias)
+	e, err := s.useKey(ctx, caller, "Verify", *req.KeyId, "SIGN_VERIFY", withKeys(nil, "kms:SigningAlgorithm", *req.SigningAlgorithm, "kms:MessageType", messageType(req.MessageType)))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(caller, "Verify", e, withKeys(nil, "kms:SigningAlgorithm", *req.SigningAlgorithm, "kms:MessageType", messageType(req.MessageType))); err != nil {
-		return nil, err
-	}
-	if err := checkUsable(e.key, "Verify", "SIGN_VERIFY"); err != nil {
 		return nil, err
 	}
 	pub := e.private[e.key.Current().ID].Public()
