@@ -9,6 +9,10 @@
 #   bench/ab.sh ROUNDS OP CONNS "CONFIG" "CONFIG" ...
 #   bench/ab.sh 10 encrypt 128 "/tmp/kw server" "/tmp/kw server --insecure-benchmark-audit-no-fsync"
 #
+# CONNS may be a list (32,128,256): each configuration is then measured at
+# each concurrency in every round, and a further line compares peak rates,
+# each configuration's best over the list, round by round.
+#
 # A CONFIG is a command line that starts a server; --data-dir and --listen
 # are added. PIN=1 (the default) puts the servers on CPU 0 with GOMAXPROCS=1
 # and the generator on CPU 1; PIN=0 lets everything share every core.
@@ -35,19 +39,34 @@ for i in "${!ports[@]}"; do
 	for _ in $(seq 50); do curl -sf "http://127.0.0.1:${ports[$i]}/healthz" >/dev/null && break; sleep 0.1; done
 done
 out=$(mktemp /tmp/kwab.out.XXXX); dirs+=("$out")
+IFS=, read -r -a conns <<<"$C"
 for r in $(seq "$R"); do
 	line="round $r:"
 	for i in "${!ports[@]}"; do
-		v=$("${gen[@]}" /tmp/loadgen -endpoint "http://127.0.0.1:${ports[$i]}" -credentials "${dirs[$i]}/credentials" \
-			-op "$OP" -size 32 -c "$C" -d 3s -warmup 500ms 2>&1 | tail -1 | awk '{print $4}')
-		line="$line $v"
+		for c in "${conns[@]}"; do
+			v=$("${gen[@]}" /tmp/loadgen -endpoint "http://127.0.0.1:${ports[$i]}" -credentials "${dirs[$i]}/credentials" \
+				-op "$OP" -size 32 -c "$c" -d 3s -warmup 500ms 2>&1 | tail -1 | awk '{print $4}')
+			line="$line $v"
+		done
 	done
 	echo "$line" | tee -a "$out"
 done
-# Median over the rounds of each configuration's rate divided by the last's.
-n=$#
+# Median over the rounds of a ratio, one line per ratio.
+summary() {
+	sort -n | awk -v what="$1" '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%s: median %.3f, min %.3f, max %.3f over %d rounds\n", what, m, v[1], v[NR], NR}'
+}
+n=$#; k=${#conns[@]}
 for i in $(seq 1 $((n - 1))); do
-	awk -v i=$((i + 2)) -v last=$((n + 2)) '{print $i / $last}' "$out" | sort -n |
-		awk -v i="$i" '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "config %d / config last: median %.3f, min %.3f, max %.3f over %d rounds\n", i, m, v[1], v[NR], NR}'
+	for j in $(seq 0 $((k - 1))); do
+		# Field of config i (1-based) at concurrency j: 2 label fields, then k per config.
+		awk -v a=$((2 + (i - 1) * k + j + 1)) -v b=$((2 + (n - 1) * k + j + 1)) '{print $a / $b}' "$out" |
+			summary "config $i / config last, c=${conns[$j]}"
+	done
+	if [ "$k" -gt 1 ]; then
+		# Peak rate: each configuration's best rate over the concurrencies, per round.
+		awk -v i="$i" -v n="$n" -v k="$k" 'function peak(c,   m, x, j) {
+				m = 0; for (j = 1; j <= k; j++) { x = $(2 + (c - 1) * k + j); if (x > m) m = x }; return m }
+			{print peak(i) / peak(n)}' "$out" | summary "config $i / config last, peak over c=$C"
+	fi
 done
