@@ -42,13 +42,18 @@ out=$(mktemp /tmp/kwab.out.XXXX); dirs+=("$out")
 IFS=, read -r -a conns <<<"$C"
 for r in $(seq "$R"); do
 	line="round $r:"
-	for i in "${!ports[@]}"; do
-		for c in "${conns[@]}"; do
-			v=$("${gen[@]}" /tmp/loadgen -endpoint "http://127.0.0.1:${ports[$i]}" -credentials "${dirs[$i]}/credentials" \
+	# Concurrency by concurrency, so that the configurations compared at one
+	# concurrency run seconds apart; the line lists them configuration by
+	# configuration.
+	vals=()
+	for j in "${!conns[@]}"; do
+		c=${conns[$j]}
+		for i in "${!ports[@]}"; do
+			vals[$((i * ${#conns[@]} + j))]=$("${gen[@]}" /tmp/loadgen -endpoint "http://127.0.0.1:${ports[$i]}" -credentials "${dirs[$i]}/credentials" \
 				-op "$OP" -size 32 -c "$c" -d 3s -warmup 500ms 2>&1 | tail -1 | awk '{print $4}')
-			line="$line $v"
 		done
 	done
+	line="$line ${vals[*]}"
 	echo "$line" | tee -a "$out"
 done
 # Median over the rounds of a ratio, one line per ratio.
