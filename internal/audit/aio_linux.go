@@ -29,6 +29,11 @@ import (
 // ms at c=128, but made batches smaller and fsyncs more frequent, and the
 // rate fell: Encrypt with audit on, as a ratio to fsync off, paired runs
 // (bench/ab.sh, 10 rounds), 0.90 -> 0.86 at c=128 and 0.95 -> 0.89 at c=256.
+// With the server sharing both cores (PIN=0), where the sync itself took
+// 0.35 ms (median; 8 µs from queueing to the worker starting) but the
+// writer saw it done after about 1 ms at c=32, the ring wake-up gained
+// nothing either: 0.78 against 0.81 at c=32, 0.93 against 0.91 at c=128
+// (8 rounds).
 //
 // Also tried and dropped: writing each batch with O_DIRECT as one AIO write
 // carrying RWF_DSYNC, with no separate fsync. It took 30% less CPU per batch
@@ -37,6 +42,10 @@ import (
 // that CPU is busy the write waits for it: 3.8 ms per write instead of 0.3
 // ms with a busy loop on the other core, where a buffered write with this
 // AIO fsync, or a blocking one, stayed at 0.3-0.4 ms.
+// Measured again in paired runs on a loaded server, that design was no
+// better than this one: 0.73 against 0.78 at c=32 and 0.88 against 0.83 at
+// c=128 with the server on one core, 0.81 against 0.81 and 0.91 against
+// 0.86 sharing both cores (8 rounds each; runs differ by about 0.05).
 type asyncSync struct {
 	ctx    uintptr  // aio_context_t
 	efd    *os.File // eventfd, non-blocking, in the poller
