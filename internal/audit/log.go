@@ -359,6 +359,10 @@ func (l *Log) Stats() Stats {
 	return s
 }
 
+// Err reports why the Log stopped taking records (it wraps ErrBroken), or nil
+// while it works. Once set it stays until the Log is reopened.
+func (l *Log) Err() error { return l.brokenErr() }
+
 func (l *Log) brokenErr() error {
 	if p := l.broken.Load(); p != nil {
 		return *p

@@ -797,3 +797,26 @@ func (u *UsageIndex) TrackingStart() time.Time {
 	defer u.mu.RUnlock()
 	return u.start
 }
+
+// err reports why no record can be written now: there is no audit log, or
+// it stopped after a write error.
+func (a *auditor) err() error {
+	if a.log == nil {
+		return errNoAuditLog
+	}
+	return a.log.Err()
+}
+
+// refusedOp names the operation of a request that is refused unread, for
+// its metrics and the server's log.
+func refusedOp(r *http.Request) string {
+	if isQuery(r) {
+		var body []byte
+		if r.Body != nil {
+			body, _ = io.ReadAll(io.LimitReader(r.Body, smallBody))
+		}
+		return parseAction(r.URL.RawQuery, body)
+	}
+	t := r.Header.Get("X-Amz-Target")
+	return t[strings.LastIndexByte(t, '.')+1:]
+}

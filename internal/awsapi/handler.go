@@ -67,8 +67,7 @@ const targetPrefix = "TrentService."
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
+		h.serveHealth(w)
 		return
 	}
 	if r.URL.Path == "/metrics" && r.Method == http.MethodGet {
@@ -81,7 +80,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The door answers into x; record sends the answer once its audit
 	// record is durable (audit.go).
 	x := newExchange(w, r)
-	opName, status, code := h.serveLogged(x, r, reqID)
+	var opName string
+	var status int
+	var code string
+	if err := h.aud.err(); err != nil {
+		// This request's record cannot be written, so the request must
+		// not take effect either: refuse it before its door runs, and let
+		// record answer KMSInternalException. (A request already past this
+		// point when the log fails still takes effect; its client gets
+		// KMSInternalException, as after any internal error.)
+		opName, status, code = refusedOp(r), http.StatusInternalServerError, kms.CodeInternal
+	} else {
+		opName, status, code = h.serveLogged(x, r, reqID)
+	}
 	status, code = h.record(x, r, reqID, opName, status, code, start)
 	h.metrics.observe(cmp.Or(x.source, sourceKMS), eventName(opName), code, time.Since(start))
 	x.release()
@@ -250,4 +261,20 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, reqID, opNa
 func quote(s string) string {
 	b, _ := encode(s)
 	return string(b)
+}
+
+// serveHealth answers the health check: 200 while the server can answer
+// requests, 503 once the audit log has stopped after a write error, when
+// every request fails with KMSInternalException until a restart, so that a
+// load balancer takes the node out and a monitor pages someone. The cause
+// (a path and an errno) goes to the server's log, not to this
+// unauthenticated page.
+func (h *Handler) serveHealth(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if h.aud.log != nil && h.aud.log.Err() != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "audit log stopped after a write error: every request fails until the server restarts\n")
+		return
+	}
+	io.WriteString(w, "ok\n")
 }

@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/keyward/keyward/internal/audit"
+	"github.com/keyward/keyward/internal/server"
+)
+
+// limitFileSize caps the size of the files process pid may write
+// (RLIMIT_FSIZE): a write at or beyond limit fails with EFBIG, as on a full
+// disk. Go ignores the SIGXFSZ that comes with it.
+func limitFileSize(t *testing.T, pid int, limit uint64) {
+	t.Helper()
+	var old, lim struct{ cur, max uint64 }
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), syscall.RLIMIT_FSIZE, 0, uintptr(unsafe.Pointer(&old)), 0, 0); e != 0 {
+		t.Skipf("prlimit: %v", e)
+	}
+	lim.cur, lim.max = limit, old.max
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), syscall.RLIMIT_FSIZE, uintptr(unsafe.Pointer(&lim)), 0, 0, 0); e != 0 {
+		t.Skipf("prlimit: %v", e)
+	}
+}
+
+// TestAuditWriteFailureFailsClosed checks what a client and an operator see
+// when the audit log cannot be written (here: a file size limit on the
+// server process, which fails writes the way a full disk does): the request
+// whose record cannot be written, and every request after it, fails with
+// KMSInternalException (HTTP 500); the health check answers 503 and the
+// metrics say the log is broken; the server stops on SIGTERM; the next start
+// recovers the trail, which verifies and holds a record of every request
+// that was answered with success.
+func TestAuditWriteFailureFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+	c := newClient(p.url, akid, secret, testRegion)
+	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
+	if code, body := get(t, p.url+"/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz before the failure = %d %q", code, body)
+	}
+
+	// About a thousand records fit under the limit.
+	limitFileSize(t, p.cmd.Process.Pid, 1<<20)
+
+	var (
+		mu        sync.Mutex
+		succeeded []string // request IDs answered with success
+		firstErr  error
+		stop      = make(chan struct{})
+		once      sync.Once
+		wg        sync.WaitGroup
+	)
+	deadline := time.Now().Add(60 * time.Second)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				out, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("audited or refused")})
+				mu.Lock()
+				if err == nil {
+					id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+					succeeded = append(succeeded, id)
+				} else if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				if err != nil {
+					once.Do(func() { close(stop) })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		t.Fatalf("%d Encrypts succeeded and none failed under a 1 MiB file size limit", len(succeeded))
+	}
+	wantInternal := func(what string, err error) {
+		t.Helper()
+		code, _ := apiErr(t, err)
+		var re *awshttp.ResponseError
+		if code != "KMSInternalException" || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusInternalServerError {
+			t.Errorf("%s after the audit log failed = %v, want KMSInternalException with HTTP 500", what, err)
+		}
+	}
+	wantInternal("the first failing Encrypt", firstErr)
+	t.Logf("%d Encrypts succeeded before the audit log failed", len(succeeded))
+
+	// Nothing succeeds unlogged afterwards, reads included.
+	_, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")})
+	wantInternal("Encrypt", err)
+	_, err = c.ListKeys(ctx, &kms.ListKeysInput{})
+	wantInternal("ListKeys", err)
+	_, err = c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("must not appear")})
+	wantInternal("CreateKey", err)
+
+	if code, body := get(t, p.url+"/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "audit log stopped") {
+		t.Errorf("/healthz after the audit log failed = %d %q, want 503 naming the audit log", code, body)
+	}
+	if _, body := get(t, p.url+"/metrics"); !strings.Contains(body, "\nkeyward_audit_broken 1\n") {
+		t.Errorf("/metrics lacks keyward_audit_broken 1")
+	}
+	if log := p.log(); !strings.Contains(log, "audit append failed") || strings.Contains(log, secret) {
+		t.Errorf("server log after the failure: want the audit error and no secret:\n%s", log)
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { p.cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the server did not stop on SIGTERM with a broken audit log:\n%s", p.log())
+	}
+
+	// The next start (without the limit) recovers and serves.
+	p2 := startProc(t, dir)
+	c2 := newClient(p2.url, akid, secret, testRegion)
+	must[*kms.EncryptOutput](t)(c2.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("after")}))
+	if code, body := get(t, p2.url+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz after the restart = %d %q", code, body)
+	}
+	for _, k := range must[*kms.ListKeysOutput](t)(c2.ListKeys(ctx, &kms.ListKeysInput{})).Keys {
+		d := must[*kms.DescribeKeyOutput](t)(c2.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})).KeyMetadata
+		if aws.ToString(d.Description) == "must not appear" {
+			t.Errorf("CreateKey refused with KMSInternalException after the audit log failed made key %s anyway", *k.KeyId)
+		}
+	}
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	p2.cmd.Wait()
+
+	if out, err := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput(); err != nil {
+		t.Errorf("keyward audit verify after the failure and a restart: %v\n%s", err, out)
+	}
+	logged := map[string]bool{}
+	if err := audit.Query(server.DefaultAuditDir(dir), audit.Filter{}, func(e *audit.Event) bool {
+		logged[e.RequestID] = true
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for _, id := range succeeded {
+		if !logged[id] {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d of %d requests answered with success have no audit record", missing, len(succeeded))
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
