@@ -98,11 +98,24 @@ func (s *Service) initLifecycle(cfg Config) {
 		onEvent: cfg.OnServiceEvent,
 		genRSA:  func(bits int) (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, bits) },
 	}
-	sched.Handle(jobRotate, s.runRotate)
-	sched.Handle(jobRotateOnDemand, s.runRotateOnDemand)
-	sched.Handle(jobDelete, s.runDelete)
-	sched.Handle(jobExpireImport, s.runExpireImport)
-	sched.Handle(jobDropImportParams, s.runDropImportParams)
+	handle := func(kind string, run scheduler.Handler) {
+		ready := cfg.ServiceEventsReady
+		if ready == nil {
+			sched.Handle(kind, run)
+			return
+		}
+		sched.Handle(kind, func(ctx context.Context, job scheduler.Job) error {
+			if err := ready(); err != nil {
+				return fmt.Errorf("waiting until service events can be recorded: %w", err)
+			}
+			return run(ctx, job)
+		})
+	}
+	handle(jobRotate, s.runRotate)
+	handle(jobRotateOnDemand, s.runRotateOnDemand)
+	handle(jobDelete, s.runDelete)
+	handle(jobExpireImport, s.runExpireImport)
+	handle(jobDropImportParams, s.runDropImportParams)
 }
 
 // Scheduler returns the scheduler that runs the service's lifecycle jobs.

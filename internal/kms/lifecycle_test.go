@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -28,8 +29,9 @@ type lifeEnv struct {
 	clk *scheduler.FakeClock
 	st  store.Store
 
-	mu     sync.Mutex
-	events []string
+	mu       sync.Mutex
+	events   []string
+	notReady error // what ServiceEventsReady answers
 }
 
 // rsaKeys caches wrapping keys across tests: generating RSA keys is slow.
@@ -68,6 +70,11 @@ func (e *lifeEnv) open(root []byte) *Service {
 			e.mu.Lock()
 			defer e.mu.Unlock()
 			e.events = append(e.events, name+" "+arn)
+		},
+		ServiceEventsReady: func() error {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			return e.notReady
 		}})
 	if err != nil {
 		e.t.Fatal(err)
@@ -210,5 +217,49 @@ func TestHandlersIdempotent(t *testing.T) {
 	}
 	if m := e.describe(k.KeyId); m.KeyState != "Disabled" {
 		t.Errorf("KeyState = %s after a stale delete job, want Disabled", m.KeyState)
+	}
+}
+
+// TestLifecycleWaitsForAudit checks that no lifecycle job runs while its
+// service event cannot be recorded: a due deletion and a due rotation wait,
+// with nothing changed, and run once recording works again.
+func TestLifecycleWaitsForAudit(t *testing.T) {
+	e := newLifeEnv(t)
+	rot := e.createKey(&CreateKeyRequest{})
+	del := e.createKey(&CreateKeyRequest{})
+	if _, err := e.s.EnableKeyRotation(bg, e.c, &EnableKeyRotationRequest{KeyId: &rot.KeyId, RotationPeriodInDays: ptr(int32(90))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.ScheduleKeyDeletion(bg, e.c, &ScheduleKeyDeletionRequest{KeyId: &del.KeyId, PendingWindowInDays: ptr(int32(7))}); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	e.notReady = errors.New("audit: log stopped after a write error")
+	e.mu.Unlock()
+	// Due, and attempted three times (the scheduler counts attempts).
+	for _, d := range []time.Duration{91 * day, time.Minute, time.Hour} {
+		e.advance(d)
+	}
+	if k := e.describe(del.KeyId); k.KeyState != "PendingDeletion" {
+		t.Errorf("key due for deletion is %s while events could not be recorded, want PendingDeletion", k.KeyState)
+	}
+	if l, err := e.s.ListKeyRotations(bg, e.c, &ListKeyRotationsRequest{KeyId: &rot.KeyId}); err != nil || len(l.Rotations) != 0 {
+		t.Errorf("ListKeyRotations while events could not be recorded = %+v, %v; want none", l, err)
+	}
+	if ev := e.eventList(); len(ev) != 0 {
+		t.Errorf("events while they could not be recorded: %q", ev)
+	}
+
+	e.mu.Lock()
+	e.notReady = nil
+	e.mu.Unlock()
+	if n := e.advance(2 * time.Hour); n != 2 {
+		t.Errorf("once events can be recorded, %d jobs ran, want 2", n)
+	}
+	if _, err := e.s.DescribeKey(bg, e.c, &DescribeKeyRequest{KeyId: &del.KeyId}); code(err) != CodeNotFound {
+		t.Errorf("DescribeKey(deleted) = %v, want NotFoundException", err)
+	}
+	if ev := e.eventList(); len(ev) != 2 {
+		t.Errorf("events = %q, want one RotateKey and one DeleteKey", ev)
 	}
 }

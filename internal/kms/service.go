@@ -71,6 +71,11 @@ type Config struct {
 	// OnServiceEvent, if set, is told of work the service does on its own
 	// (EventRotateKey, EventDeleteKey, EventDeleteExpiredKeyMaterial).
 	OnServiceEvent func(name, keyARN string)
+	// ServiceEventsReady, if set, is asked before each lifecycle job. While it
+	// returns an error (the audit log cannot take records), the job is not
+	// done and the scheduler retries it later, so that no key is rotated or
+	// deleted without a record of it.
+	ServiceEventsReady func() error
 }
 
 // Service implements the AWS KMS operations.

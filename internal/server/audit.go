@@ -348,6 +348,15 @@ func (s *Server) closeAudit() error {
 	return nil
 }
 
+// auditReady reports why a service event could not be recorded now, or nil:
+// lifecycle jobs wait while it cannot (kms.Config.ServiceEventsReady).
+func (s *Server) auditReady() error {
+	if s.aud.log == nil {
+		return errors.New("audit: the log is not open")
+	}
+	return s.aud.log.Err()
+}
+
 // ServiceEvent records work the KMS core did on its own (RotateKey,
 // DeleteKey, DeleteExpiredKeyMaterial) as an AwsServiceEvent on keyARN. It
 // is kms.Config.OnServiceEvent. A record that cannot be written is logged:

@@ -84,7 +84,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.sched = scheduler.New(st, scheduler.Options{Clock: cfg.Clock, Logger: log})
 	s.aud.usage = awsapi.NewUsageIndex() // filled by openAudit
 	svc, err := kms.New(kms.Config{Region: cfg.Region, Store: st, Wrapper: root, Logger: log, Scheduler: s.sched, Clock: cfg.Clock,
-		Usage: s.aud.usage, OnServiceEvent: s.ServiceEvent})
+		Usage: s.aud.usage, OnServiceEvent: s.ServiceEvent, ServiceEventsReady: s.auditReady})
 	if err != nil {
 		st.Close()
 		return nil, err
