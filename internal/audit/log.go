@@ -524,6 +524,9 @@ func (l *Log) flush(buf []byte, now time.Time) error {
 		return err
 	}
 	d := time.Since(start)
+	if removed(l.cur.f) {
+		return fmt.Errorf("log file %s was removed while in use", l.cur.name)
+	}
 	l.lastFsync.Store(int64(d))
 	l.observeFsync(d)
 	l.nFsyncs.Add(1)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -433,5 +434,29 @@ func TestLogIDSurvivesCrash(t *testing.T) {
 	}
 	if rep := mustVerify(t, dir); rep.Records != 3 || len(rep.Problems) != 0 {
 		t.Errorf("Verify = %+v", rep)
+	}
+}
+
+// TestLiveFileRemoved checks that records written after someone deletes the
+// live log file are not acknowledged: they would reach no file anyone can
+// read.
+func TestLiveFileRemoved(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux checks for a removed live file")
+	}
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	defer l.Close()
+	appendN(t, l, 0, 1)
+	var name string
+	l.do(func() { name = l.cur.name })
+	if err := os.Remove(filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append(context.Background(), encryptEvent("x")); !errors.Is(err, ErrBroken) || !strings.Contains(err.Error(), "removed") {
+		t.Errorf("Append after the live file was removed = %v, want ErrBroken naming the removal", err)
+	}
+	if l.Err() == nil {
+		t.Errorf("Err() = nil after the live file was removed")
 	}
 }

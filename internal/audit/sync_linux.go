@@ -28,3 +28,17 @@ func fdatasync(f *os.File) error {
 	}
 	return nil
 }
+
+// removed reports whether f's directory entry is gone (someone deleted the
+// live log file): records written to it then reach no file anyone can
+// read, so they must not be acknowledged.
+func removed(f *os.File) bool {
+	var st syscall.Stat_t
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var serr error
+	rc.Control(func(fd uintptr) { serr = syscall.Fstat(int(fd), &st) })
+	return serr == nil && st.Nlink == 0
+}
