@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/keyward/keyward/internal/server"
 )
 
 func TestRestartKeepsEverything(t *testing.T) {
@@ -313,4 +316,89 @@ func TestKill9UsageIndexSaved(t *testing.T) {
 			t.Errorf("key %d: GetKeyLastUsage after kill -9 = %+v, want request %s", i, lu.KeyLastUsage, want)
 		}
 	}
+}
+
+// TestRemovedAuditRecordsStopStart checks that a server does not start on a
+// trail that lost records it had made durable (here: the last records cut
+// from the live file after kill -9, which no crash does), leaves the
+// directory as it found it, and starts a new trail once the damaged one is
+// moved aside.
+func TestRemovedAuditRecordsStopStart(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir, "--audit-usage-save-interval", "1s")
+	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+	c := newClient(p.url, akid, secret, testRegion)
+	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
+	for range 6 {
+		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
+	}
+	time.Sleep(2500 * time.Millisecond) // the saver runs at 1 s and 2 s
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+
+	auditDir := server.DefaultAuditDir(dir)
+	logs, _ := filepath.Glob(filepath.Join(auditDir, "audit-*.log"))
+	if len(logs) == 0 {
+		t.Fatal("no audit log file")
+	}
+	live := logs[len(logs)-1]
+	data, err := os.ReadFile(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(bytes.TrimRight(data, "\x00"), []byte("\n"))
+	lines = lines[:len(lines)-1] // the empty piece after the last newline
+	if len(lines) < 3 {
+		t.Fatalf("live file holds %d records", len(lines))
+	}
+	if err := os.Truncate(live, int64(len(bytes.Join(lines[:len(lines)-2], nil)))); err != nil {
+		t.Fatal(err)
+	}
+	before := treeState(t, auditDir)
+
+	cmd := exec.Command(binary(t), "server", "--listen", "127.0.0.1:0", "--data-dir", dir)
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the server started on a trail that lost durable records:\n%s", out)
+	}
+	t.Logf("refused start:\n%s", out)
+	if err == nil || !strings.Contains(string(out), "was durable") || !strings.Contains(string(out), "move it aside") {
+		t.Errorf("start on a trail that lost durable records: %v\n%s\nwant a refusal naming the lost records", err, out)
+	}
+	if after := treeState(t, auditDir); after != before {
+		t.Errorf("the refused start changed the audit directory")
+	}
+
+	if err := os.Rename(auditDir, auditDir+".damaged"); err != nil {
+		t.Fatal(err)
+	}
+	p2 := startProc(t, dir)
+	c2 := newClient(p2.url, akid, secret, testRegion)
+	must[*kms.EncryptOutput](t)(c2.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("new trail")}))
+}
+
+// treeState describes the files in dir: names, sizes and content hashes.
+func treeState(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s:%d:%x ", e.Name(), len(data), sha256.Sum256(data))
+	}
+	return b.String()
 }

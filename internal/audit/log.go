@@ -62,6 +62,14 @@ type Options struct {
 	Signer crypto.Signer
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Durable, if set, names a record this log made durable, as its owner
+	// remembers it elsewhere (the server: in its store, with the
+	// GetKeyLastUsage index). A crash cannot take a durable record away, so
+	// Open refuses with ErrCorrupt, before signing anything, a trail of that
+	// log that ends before it: records were removed, or the directory was
+	// replaced by an older copy. Without it, whatever a crash left unsigned
+	// is all Open has to go by.
+	Durable Mark
 
 	// InsecureSkipFsync makes Append return before records reach the disk,
 	// breaking the promise that no response leaves before its record is
@@ -91,6 +99,13 @@ type Stats struct {
 	FsyncBuckets []uint64
 	FsyncCount   uint64
 	FsyncSeconds float64
+}
+
+// Mark names a record of a log: the log's ID (Log.ID) and the record's
+// sequence number.
+type Mark struct {
+	LogID string
+	Seq   uint64
 }
 
 // Log is an append-only, hash-chained, signed audit log in a directory.

@@ -460,3 +460,74 @@ func TestLiveFileRemoved(t *testing.T) {
 		t.Errorf("Err() = nil after the live file was removed")
 	}
 }
+
+// TestOpenRefusesLostDurableRecords checks Options.Durable: a trail that
+// ends before a record known to have been durable is refused with
+// ErrCorrupt, and the refused Open changes nothing in the directory (a
+// torn-looking record is not cut, no digest signs over the loss).
+func TestOpenRefusesLostDurableRecords(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, path string)
+	}{
+		{"last records removed", func(t *testing.T, path string) {
+			lines := readLines(t, path)
+			if err := os.Truncate(path, int64(len(bytes.Join(lines[:3], nil)))); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a record altered, so it looks torn", func(t *testing.T, path string) {
+			lines := readLines(t, path)
+			lines[3][len(lines[3])-3] ^= 1 // inside record 4's event
+			if err := os.WriteFile(path, bytes.Join(lines, nil), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l := openLog(t, dir, Options{})
+			id := l.ID()
+			appendN(t, l, 0, 5)
+			crash(t, l)
+			logs := listFiles(t, dir, logPrefix)
+			tc.damage(t, filepath.Join(dir, logs[len(logs)-1]))
+			before := dirState(t, dir)
+
+			_, err := Open(dir, Options{Signer: testKey, Durable: Mark{LogID: id, Seq: 5}})
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "record 5 was durable") {
+				t.Fatalf("Open with record 5 durable = %v, want ErrCorrupt naming record 5", err)
+			}
+			if after := dirState(t, dir); after != before {
+				t.Errorf("the refused Open changed the directory:\nbefore %s\nafter  %s", before, after)
+			}
+			// Another log's mark, or one the trail reaches, does not stop it.
+			for _, m := range []Mark{{LogID: "0123456789abcdef0123456789abcdef", Seq: 5}, {LogID: id, Seq: 3}} {
+				l, err := Open(dir, Options{Signer: testKey, Durable: m})
+				if err != nil {
+					t.Fatalf("Open with %+v = %v", m, err)
+				}
+				l.Close()
+			}
+		})
+	}
+}
+
+// dirState describes the files in dir: names, sizes and content hashes.
+func dirState(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s:%d:%x ", e.Name(), len(data), sha256.Sum256(data))
+	}
+	return b.String()
+}

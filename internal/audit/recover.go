@@ -86,6 +86,9 @@ func (l *Log) load() error {
 			return err
 		}
 	}
+	if err := l.checkDurable(); err != nil {
+		return err
+	}
 	if len(l.pending) > 0 || l.unsigned != nil {
 		// Sign what the crash left unsigned before accepting new records.
 		if err := l.writeDigest("open"); err != nil {
@@ -164,6 +167,11 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 		if !isLast {
 			return fmt.Errorf("%w: %s line %d: bad record %d", ErrCorrupt, name, line, l.seq+1)
 		}
+		// Cutting here would destroy the evidence if the records from here
+		// on were durable.
+		if err := l.checkDurable(); err != nil {
+			return fmt.Errorf("%w (%s line %d is bad)", err, name, line)
+		}
 		if err := l.truncate(name, data, off); err != nil {
 			return err
 		}
@@ -217,4 +225,13 @@ func cutFile(path string, size int64) error {
 		err = cerr
 	}
 	return err
+}
+
+// checkDurable fails with ErrCorrupt when the chain read so far ends before
+// the record Options.Durable says this log made durable.
+func (l *Log) checkDurable() error {
+	if m := l.opts.Durable; m.LogID != "" && m.LogID == l.logID && l.seq < m.Seq {
+		return fmt.Errorf("%w: the trail ends at record %d, but record %d was durable: records were removed, or the directory was replaced by an older copy", ErrCorrupt, l.seq, m.Seq)
+	}
+	return nil
 }

@@ -820,3 +820,14 @@ func refusedOp(r *http.Request) string {
 	t := r.Header.Get("X-Amz-Target")
 	return t[strings.LastIndexByte(t, '.')+1:]
 }
+
+// SnapshotMark returns the log and the last record that a saved index
+// covers (see Snapshot): records that were durable when it was saved. It is
+// the zero Mark for an empty snapshot or one that does not parse.
+func SnapshotMark(snapshot []byte) audit.Mark {
+	var snap usageSnapshot
+	if len(snapshot) == 0 || json.Unmarshal(snapshot, &snap) != nil {
+		return audit.Mark{}
+	}
+	return audit.Mark{LogID: snap.LogID, Seq: snap.Seq}
+}

@@ -226,14 +226,24 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 	if s.cfg.InsecureBenchmarkAuditNoFsync {
 		s.log.Warn("INSECURE: --insecure-benchmark-audit-no-fsync is set: responses leave before their audit records are durable; use only to benchmark")
 	}
+	snapshot := loadUsageSnapshot(ctx, st, root)
+	var durable audit.Mark
+	if !s.cfg.InsecureBenchmarkAuditNoFsync {
+		// The index is saved over durable records only, so the trail must
+		// reach the last record it covers.
+		durable = awsapi.SnapshotMark(snapshot)
+	}
 	l, err := audit.Open(dir, audit.Options{
 		MaxFileBytes:      s.cfg.AuditMaxFileSize,
 		Retention:         s.cfg.AuditRetention,
 		DigestInterval:    s.cfg.AuditDigestInterval,
 		Signer:            signer,
+		Durable:           durable,
 		InsecureSkipFsync: s.cfg.InsecureBenchmarkAuditNoFsync,
 	})
-	if err != nil {
+	if errors.Is(err, audit.ErrCorrupt) {
+		return nil, fmt.Errorf("--audit-dir %s: %w; keep it for investigation (keyward audit verify) and move it aside to start a new trail", dir, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("--audit-dir: %w", err)
 	}
 	if r := l.Recovery(); r != nil {
@@ -241,7 +251,7 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 			"file", r.File, "offset", r.Offset, "bytes", r.Bytes, "records", r.Records)
 	}
 	start := time.Now()
-	read, err := s.aud.usage.Load(dir, l.ID(), loadUsageSnapshot(ctx, st, root), start)
+	read, err := s.aud.usage.Load(dir, l.ID(), snapshot, start)
 	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("--audit-dir: read the trail for GetKeyLastUsage: %w", err)
