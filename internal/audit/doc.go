@@ -66,6 +66,15 @@
 // SHA-256 through Log.Recovery, and signs it into a digest at once together
 // with the files the crash left unsigned.
 //
+// What a crash left unsigned is all Open has to go by, unless its owner
+// remembers elsewhere a record the log made durable (Options.Durable; the
+// server keeps one in its store every minute). A trail of that log ending
+// before it lost acknowledged records, which no crash does, so Open refuses
+// it with ErrCorrupt before cutting or signing anything. And a record
+// written to a live file that someone deleted reaches no file: after each
+// fsync the writer checks the file is still linked, and stops the Log if
+// not.
+//
 // # Retention
 //
 // Deleting old files must not look like tampering, so retention is itself
@@ -85,6 +94,7 @@
 // The chain proves order and completeness only up to the newest signed
 // digest: someone able to write the directory can rewrite or cut records
 // written since, or delete the newest digests together with the files
-// after them. Copy digests elsewhere, as CloudTrail keeps them in S3, to
+// after them. (Options.Durable narrows that to the records since
+// its mark, and to starts that have it.) Copy digests elsewhere, as CloudTrail keeps them in S3, to
 // protect the tail.
 package audit
