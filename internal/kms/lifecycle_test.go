@@ -163,14 +163,7 @@ func storeDump(t *testing.T, st store.Store) []store.Entry {
 // deletion are due and starts another on the same store: each runs once.
 func TestRestartRunsDueWorkOnce(t *testing.T) {
 	e := newLifeEnv(t)
-	rot := e.createKey(&CreateKeyRequest{})
-	del := e.createKey(&CreateKeyRequest{})
-	if _, err := e.s.EnableKeyRotation(bg, e.c, &EnableKeyRotationRequest{KeyId: &rot.KeyId, RotationPeriodInDays: ptr(int32(90))}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.s.ScheduleKeyDeletion(bg, e.c, &ScheduleKeyDeletionRequest{KeyId: &del.KeyId, PendingWindowInDays: ptr(int32(7))}); err != nil {
-		t.Fatal(err)
-	}
+	rot, del := e.rotatingAndDeleting()
 	// "Down" for 200 days: the old service runs nothing.
 	e.clk.Advance(200 * day)
 	e.s = e.open(bytes.Repeat([]byte{7}, 32))
@@ -225,14 +218,7 @@ func TestHandlersIdempotent(t *testing.T) {
 // with nothing changed, and run once recording works again.
 func TestLifecycleWaitsForAudit(t *testing.T) {
 	e := newLifeEnv(t)
-	rot := e.createKey(&CreateKeyRequest{})
-	del := e.createKey(&CreateKeyRequest{})
-	if _, err := e.s.EnableKeyRotation(bg, e.c, &EnableKeyRotationRequest{KeyId: &rot.KeyId, RotationPeriodInDays: ptr(int32(90))}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.s.ScheduleKeyDeletion(bg, e.c, &ScheduleKeyDeletionRequest{KeyId: &del.KeyId, PendingWindowInDays: ptr(int32(7))}); err != nil {
-		t.Fatal(err)
-	}
+	rot, del := e.rotatingAndDeleting()
 	e.mu.Lock()
 	e.notReady = errors.New("audit: log stopped after a write error")
 	e.mu.Unlock()
@@ -262,4 +248,19 @@ func TestLifecycleWaitsForAudit(t *testing.T) {
 	if ev := e.eventList(); len(ev) != 2 {
 		t.Errorf("events = %q, want one RotateKey and one DeleteKey", ev)
 	}
+}
+
+// rotatingAndDeleting makes two keys: one that rotates every 90 days, and
+// one scheduled for deletion in 7 days.
+func (e *lifeEnv) rotatingAndDeleting() (rot, del *KeyMetadata) {
+	e.t.Helper()
+	rot = e.createKey(&CreateKeyRequest{})
+	del = e.createKey(&CreateKeyRequest{})
+	if _, err := e.s.EnableKeyRotation(bg, e.c, &EnableKeyRotationRequest{KeyId: &rot.KeyId, RotationPeriodInDays: ptr(int32(90))}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.s.ScheduleKeyDeletion(bg, e.c, &ScheduleKeyDeletionRequest{KeyId: &del.KeyId, PendingWindowInDays: ptr(int32(7))}); err != nil {
+		e.t.Fatal(err)
+	}
+	return rot, del
 }
