@@ -49,7 +49,8 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 	dir := t.TempDir()
 	p := startProc(t, dir)
 	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
-	c := newClient(p.url, akid, secret, testRegion)
+	// No retries: the SDK retries a 500 with backoff, which only slows this down.
+	c := kms.New(newClient(p.url, akid, secret, testRegion).Options(), func(o *kms.Options) { o.Retryer = aws.NopRetryer{} })
 	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
 	if code, body := get(t, p.url+"/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz before the failure = %d %q", code, body)
@@ -124,6 +125,14 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 	}
 	if log := p.log(); !strings.Contains(log, "audit append failed") || strings.Contains(log, secret) {
 		t.Errorf("server log after the failure: want the audit error and no secret:\n%s", log)
+	}
+	// Every request now fails the same way; the log says so once every
+	// 10 s, not once a request.
+	for range 20 {
+		c.ListKeys(ctx, &kms.ListKeysInput{})
+	}
+	if n := strings.Count(p.log(), "audit append failed"); n > 2 {
+		t.Errorf("the server logged the stopped audit log %d times for about 30 refused requests, want a line every 10 s", n)
 	}
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {

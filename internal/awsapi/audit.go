@@ -19,11 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyward/keyward/internal/arn"
@@ -330,7 +332,7 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 	}
 	if err != nil {
 		// The record may not be durable, so the answer must not leave.
-		h.log.Error("audit append failed; answering with an internal error", "id", reqID, "op", name, "err", err)
+		h.aud.logFailure(h.log, reqID, name, err)
 		clear(x.w.Header())
 		x.w.Header().Set("x-amzn-RequestId", reqID)
 		if query {
@@ -380,6 +382,9 @@ type auditor struct {
 	log    *audit.Log
 	dir    string
 	usage  *UsageIndex
+
+	lastStopLine atomic.Int64  // when logFailure last logged a stopped log (unix ns)
+	unlogged     atomic.Uint64 // refusals since that line
 }
 
 // identity is CloudTrail's userIdentity for an authenticated caller.
@@ -830,4 +835,26 @@ func SnapshotMark(snapshot []byte) audit.Mark {
 		return audit.Mark{}
 	}
 	return audit.Mark{LogID: snap.LogID, Seq: snap.Seq}
+}
+
+// stopLineEvery spaces the log lines about a stopped audit log.
+const stopLineEvery = 10 * time.Second
+
+// logFailure logs a failed append. Once the log has stopped, every request
+// fails the same way, at the request rate: one line every stopLineEvery,
+// counting the refusals since the last, tells the operator without flooding
+// the log (/healthz and keyward_audit_broken say it too).
+func (a *auditor) logFailure(log *slog.Logger, reqID, op string, err error) {
+	if !errors.Is(err, audit.ErrBroken) && !errors.Is(err, errNoAuditLog) {
+		log.Error("audit append failed; answering with an internal error", "id", reqID, "op", op, "err", err)
+		return
+	}
+	now := time.Now().UnixNano()
+	last := a.lastStopLine.Load()
+	if (last != 0 && now-last < int64(stopLineEvery)) || !a.lastStopLine.CompareAndSwap(last, now) {
+		a.unlogged.Add(1)
+		return
+	}
+	log.Error("audit append failed: the audit log has stopped, and every request is refused with an internal error until the server restarts",
+		"id", reqID, "op", op, "err", err, "refused_since_last_line", a.unlogged.Swap(0))
 }
