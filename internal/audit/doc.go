@@ -94,7 +94,7 @@
 // The chain proves order and completeness only up to the newest signed
 // digest: someone able to write the directory can rewrite or cut records
 // written since, or delete the newest digests together with the files
-// after them. (Options.Durable narrows that to the records since
-// its mark, and to starts that have it.) Copy digests elsewhere, as CloudTrail keeps them in S3, to
-// protect the tail.
+// after them. Options.Durable narrows that to the records since its mark,
+// for an Open that is given one. Copy digests elsewhere, as CloudTrail
+// keeps them in S3, to protect the tail.
 package audit
