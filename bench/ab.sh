@@ -13,6 +13,9 @@
 # each concurrency in every round, and a further line compares peak rates,
 # each configuration's best over the list, round by round.
 #
+# It also prints each configuration's server CPU time (user + system) per
+# request, from /proc/PID/stat and the server's audit record count.
+#
 # A CONFIG is a command line that starts a server; --data-dir and --listen
 # are added. PIN=1 (the default) puts the servers on CPU 0 with GOMAXPROCS=1
 # and the generator on CPU 1; PIN=0 lets everything share every core.
@@ -38,23 +41,33 @@ done
 for i in "${!ports[@]}"; do
 	for _ in $(seq 50); do curl -sf "http://127.0.0.1:${ports[$i]}/healthz" >/dev/null && break; sleep 0.1; done
 done
-out=$(mktemp /tmp/kwab.out.XXXX); dirs+=("$out")
+out=$(mktemp /tmp/kwab.out.XXXX); cpuout=$(mktemp /tmp/kwab.cpu.XXXX); dirs+=("$out" "$cpuout")
 IFS=, read -r -a conns <<<"$C"
+# The server's CPU time (user + system, in clock ticks) and the audit records
+# it has written: one per request, warm-up included.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+records() { curl -sf "http://127.0.0.1:$1/metrics" | awk '/^keyward_audit_records_total / {print $2}'; }
+hz=$(getconf CLK_TCK)
 for r in $(seq "$R"); do
 	line="round $r:"
 	# Concurrency by concurrency, so that the configurations compared at one
 	# concurrency run seconds apart; the line lists them configuration by
 	# configuration.
-	vals=()
+	vals=(); cpus=()
 	for j in "${!conns[@]}"; do
 		c=${conns[$j]}
 		for i in "${!ports[@]}"; do
-			vals[$((i * ${#conns[@]} + j))]=$("${gen[@]}" /tmp/loadgen -endpoint "http://127.0.0.1:${ports[$i]}" -credentials "${dirs[$i]}/credentials" \
+			k=$((i * ${#conns[@]} + j))
+			t0=$(ticks "${pids[$i]}"); n0=$(records "${ports[$i]}")
+			vals[$k]=$("${gen[@]}" /tmp/loadgen -endpoint "http://127.0.0.1:${ports[$i]}" -credentials "${dirs[$i]}/credentials" \
 				-op "$OP" -size 32 -c "$c" -d 3s -warmup 500ms 2>&1 | tail -1 | awk '{print $4}')
+			t1=$(ticks "${pids[$i]}"); n1=$(records "${ports[$i]}")
+			cpus[$k]=$(awk -v t=$((t1 - t0)) -v n0="$n0" -v n1="$n1" -v hz="$hz" 'BEGIN {n = n1 - n0; printf("%.1f", (n > 0) ? t * 1e6 / hz / n : 0)}')
 		done
 	done
 	line="$line ${vals[*]}"
 	echo "$line" | tee -a "$out"
+	echo "round $r: ${cpus[*]}" >>"$cpuout"
 done
 # Median over the rounds of a ratio, one line per ratio.
 summary() {
@@ -74,4 +87,13 @@ for i in $(seq 1 $((n - 1))); do
 				m = 0; for (j = 1; j <= k; j++) { x = $(2 + (c - 1) * k + j); if (x > m) m = x }; return m }
 			{print peak(i) / peak(n)}' "$out" | summary "config $i / config last, peak over c=$C"
 	fi
+done
+# The server's CPU time per request (user + system, warm-up included),
+# median over the rounds, for each configuration.
+for i in $(seq 1 "$n"); do
+	for j in $(seq 0 $((k - 1))); do
+		awk -v a=$((2 + (i - 1) * k + j + 1)) '{print $a}' "$cpuout" | sort -n |
+			awk -v what="config $i, c=${conns[$j]}" '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+				printf "%s: server CPU per request: median %.1f us, min %.1f, max %.1f\n", what, m, v[1], v[NR]}'
+	done
 done
