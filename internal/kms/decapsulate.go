@@ -17,9 +17,6 @@ func (s *Service) Decapsulate(ctx context.Context, caller *Caller, req *Decapsul
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	e, err := s.useKey(ctx, caller, "Decapsulate", *req.KeyId, "ENCAPSULATE_DECAPSULATE", nil)
 	if err != nil {
 		return nil, err

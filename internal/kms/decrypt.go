@@ -22,9 +22,6 @@ func (s *Service) Decrypt(ctx context.Context, caller *Caller, req *DecryptReque
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	if req.Recipient != nil {
 		return nil, errf(CodeUnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}

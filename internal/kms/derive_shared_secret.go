@@ -14,9 +14,6 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, caller *Caller, req *D
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	if req.Recipient != nil {
 		return nil, errf(CodeUnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}

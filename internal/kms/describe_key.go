@@ -10,9 +10,6 @@ func (s *Service) DescribeKey(ctx context.Context, caller *Caller, req *Describe
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	e, err := s.resolve(ctx, caller, "DescribeKey", *req.KeyId, keyOrAlias)
 	if err != nil {
 		return nil, err

@@ -15,9 +15,6 @@ func (s *Service) Encapsulate(ctx context.Context, caller *Caller, req *Encapsul
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	e, err := s.useKey(ctx, caller, "Encapsulate", *req.KeyId, "ENCAPSULATE_DECAPSULATE", nil)
 	if err != nil {
 		return nil, err

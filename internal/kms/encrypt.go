@@ -18,9 +18,6 @@ func (s *Service) Encrypt(ctx context.Context, caller *Caller, req *EncryptReque
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	e, err := s.useKey(ctx, caller, "Encrypt", *req.KeyId, keys.UsageEncryptDecrypt, withKeys(req.EncryptionContext, "kms:EncryptionAlgorithm", deref(req.EncryptionAlgorithm, algSymmetricDefault)))
 	if err != nil {
 		return nil, err

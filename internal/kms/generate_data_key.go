@@ -27,9 +27,6 @@ func (s *Service) generateDataKey(ctx context.Context, caller *Caller, op string
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	if (req.NumberOfBytes == nil) == (req.KeySpec == nil) {
 		return nil, errf(CodeValidation, "Please specify either number of bytes or key spec.")
 	}

@@ -19,9 +19,6 @@ func (s *Service) GenerateMac(ctx context.Context, caller *Caller, req *Generate
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	e, err := s.useKey(ctx, caller, "GenerateMac", *req.KeyId, "GENERATE_VERIFY_MAC", withKeys(nil, "kms:MacAlgorithm", *req.MacAlgorithm))
 	if err != nil {
 		return nil, err
@@ -48,9 +45,6 @@ func (s *Service) VerifyMac(ctx context.Context, caller *Caller, req *VerifyMacR
 	v.blob("mac", req.Mac, true, 1, 6144)
 	v.grantTokens(req.GrantTokens)
 	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
 	e, err := s.useKey(ctx, caller, "VerifyMac", *req.KeyId, "GENERATE_VERIFY_MAC", withKeys(nil, "kms:MacAlgorithm", *req.MacAlgorithm))

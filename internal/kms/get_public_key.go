@@ -13,9 +13,6 @@ func (s *Service) GetPublicKey(ctx context.Context, caller *Caller, req *GetPubl
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	e, err := s.resolve(ctx, caller, "GetPublicKey", *req.KeyId, keyOrAlias)
 	if err != nil {
 		return nil, err

@@ -195,9 +195,6 @@ func (s *Service) CreateGrant(ctx context.Context, caller *Caller, req *CreateGr
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	if len(req.Operations) == 0 {
 		return nil, errf(CodeValidation, "1 validation error detected: Value '[]' at 'operations' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}

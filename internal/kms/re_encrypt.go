@@ -20,9 +20,6 @@ func (s *Service) ReEncrypt(ctx context.Context, caller *Caller, req *ReEncryptR
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	dst, err := s.resolve(ctx, caller, "ReEncrypt", *req.DestinationKeyId, keyOrAlias)
 	if err != nil {
 		return nil, err

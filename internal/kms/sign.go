@@ -25,9 +25,6 @@ func (s *Service) Sign(ctx context.Context, caller *Caller, req *SignRequest) (*
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
-		return nil, err
-	}
 	e, err := s.useKey(ctx, caller, "Sign", *req.KeyId, "SIGN_VERIFY", withKeys(nil, "kms:SigningAlgorithm", *req.SigningAlgorithm, "kms:MessageType", messageType(req.MessageType)))
 	if err != nil {
 		return nil, err
@@ -76,9 +73,6 @@ func (s *Service) Verify(ctx context.Context, caller *Caller, req *VerifyRequest
 	v.enum("signingAlgorithm", req.SigningAlgorithm, allSigningAlgs...)
 	v.grantTokens(req.GrantTokens)
 	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if err := checkGrantTokens(req.GrantTokens); err != nil {
 		return nil, err
 	}
 	e, err := s.useKey(ctx, caller, "Verify", *req.KeyId, "SIGN_VERIFY", withKeys(nil, "kms:SigningAlgorithm", *req.SigningAlgorithm, "kms:MessageType", messageType(req.MessageType)))

@@ -14,7 +14,8 @@ import (
 // Field names are the lower-camel member names AWS reports. Values of
 // sensitive members (plaintext, blobs) are never echoed.
 type validator struct {
-	errs []string
+	errs   []string
+	tokens []string // grant tokens, checked by err once the constraints hold
 }
 
 func (v *validator) add(field string, value *string, constraint string) {
@@ -121,16 +122,20 @@ func (v *validator) count(field string, n int, present bool, min, max int) {
 
 // grantTokens checks the GrantTokens list common to many operations.
 func (v *validator) grantTokens(tokens []string) {
+	v.tokens = tokens
 	v.count("grantTokens", len(tokens), tokens != nil, 0, 10)
 	for i := range tokens {
 		v.str(fmt.Sprintf("grantTokens.%d.member", i+1), &tokens[i], 1, 8192, nil)
 	}
 }
 
+// err returns the validation errors, if any, as AWS words them; then, as
+// AWS checks them next, a grant token Keyward did not issue
+// (InvalidGrantTokenException).
 func (v *validator) err() error {
 	switch len(v.errs) {
 	case 0:
-		return nil
+		return checkGrantTokens(v.tokens)
 	case 1:
 		return &Error{Code: CodeValidation, Message: "1 validation error detected: " + v.errs[0]}
 	default:
