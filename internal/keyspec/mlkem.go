@@ -273,12 +273,10 @@ type mlkemBoth struct {
 // be the one the seed expands to, as RFC 9935 asks of a recipient.
 func parseMLKEMPKCS8(p *mlkemParams, der []byte) (*mlkemPrivateKey, *mlkemPublicKey, error) {
 	var p8 pkcs8ASN1
-	rest, err := asn1.Unmarshal(der, &p8)
-	switch {
-	case err != nil:
+	if err := unmarshalAll(der, &p8, "PKCS #8"); err != nil {
 		return nil, nil, err
-	case len(rest) != 0:
-		return nil, nil, errors.New("trailing data after PKCS #8")
+	}
+	switch {
 	case p8.Version != 0 || !p8.Algorithm.Algorithm.Equal(p.oid):
 		return nil, nil, errors.New("not an " + string(p.spec) + " private key")
 	case len(p8.Algorithm.Parameters.FullBytes) != 0:
@@ -290,8 +288,9 @@ func parseMLKEMPKCS8(p *mlkemParams, der []byte) (*mlkemPrivateKey, *mlkemPublic
 		return nil, nil, errors.New("ML-KEM PKCS #8 is not in canonical DER")
 	}
 	var (
-		dk mlkemDecapsulator
-		ek mlkemEncapsulator
+		dk  mlkemDecapsulator
+		ek  mlkemEncapsulator
+		err error
 	)
 	inner := p8.PrivateKey
 	switch inner[0] {
@@ -347,12 +346,8 @@ func parseMLKEMPKCS8(p *mlkemParams, der []byte) (*mlkemPrivateKey, *mlkemPublic
 // unmarshalDER unmarshals der into *v and requires that nothing follows and
 // that *v re-encodes to the same bytes.
 func unmarshalDER[T any](der []byte, v *T) error {
-	rest, err := asn1.Unmarshal(der, v)
-	if err != nil {
+	if err := unmarshalAll(der, v, "ML-KEM private key"); err != nil {
 		return err
-	}
-	if len(rest) != 0 {
-		return errors.New("trailing data")
 	}
 	if again, err := asn1.Marshal(*v); err != nil || string(again) != string(der) {
 		return errors.New("not in canonical DER")

@@ -187,15 +187,24 @@ func verifyK1(pub *secp256k1.PublicKey, digest, sig []byte) bool {
 	return s.Verify(digest, pub)
 }
 
+// unmarshalAll unmarshals der into *v and requires that nothing follows;
+// what names the structure for the error.
+func unmarshalAll[T any](der []byte, v *T, what string) error {
+	rest, err := asn1.Unmarshal(der, v)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return errors.New("trailing data after " + what)
+	}
+	return nil
+}
+
 // unmarshalSPKI parses a SubjectPublicKeyInfo with nothing after it.
 func unmarshalSPKI(der []byte) (*spkiASN1, error) {
 	var spki spkiASN1
-	rest, err := asn1.Unmarshal(der, &spki)
-	switch {
-	case err != nil:
+	if err := unmarshalAll(der, &spki, "SubjectPublicKeyInfo"); err != nil {
 		return nil, err
-	case len(rest) != 0:
-		return nil, errors.New("trailing data after SubjectPublicKeyInfo")
 	}
 	return &spki, nil
 }
@@ -240,17 +249,14 @@ func marshalECPKCS8(oid asn1.ObjectIdentifier, scalar, point []byte) ([]byte, er
 // the scalar's range and the optional public point.
 func parseECPKCS8(der []byte, oid asn1.ObjectIdentifier, name string) (*ecPrivateKeyASN1, error) {
 	var p8 pkcs8ASN1
-	rest, err := asn1.Unmarshal(der, &p8)
-	switch {
-	case err != nil:
+	if err := unmarshalAll(der, &p8, "PKCS #8"); err != nil {
 		return nil, err
-	case len(rest) != 0:
-		return nil, errors.New("trailing data after PKCS #8")
-	case p8.Version != 0 || !isNamedCurve(p8.Algorithm, oid):
+	}
+	if p8.Version != 0 || !isNamedCurve(p8.Algorithm, oid) {
 		return nil, errors.New("not " + name + " private key")
 	}
 	var ec ecPrivateKeyASN1
-	rest, err = asn1.Unmarshal(p8.PrivateKey, &ec)
+	rest, err := asn1.Unmarshal(p8.PrivateKey, &ec)
 	switch {
 	case err != nil:
 		return nil, err
