@@ -194,8 +194,7 @@ func (h *Handler) serveLogged(x *exchange, r *http.Request, reqID string) (opNam
 			status, code = h.writeQueryError(x, reqID, svc, opName, err)
 			return
 		}
-		target := r.Header.Get("X-Amz-Target")
-		opName = target[strings.LastIndexByte(target, '.')+1:]
+		opName = targetOp(r)
 		status, code = h.writeError(x, r, reqID, opName, err)
 	}()
 	return h.serveAPI(x, r, reqID)
@@ -822,6 +821,12 @@ func refusedOp(r *http.Request) string {
 		}
 		return parseAction(r.URL.RawQuery, body)
 	}
+	return targetOp(r)
+}
+
+// targetOp is the operation an AWS JSON request names in X-Amz-Target (the
+// part after the last dot), whether or not it is one Keyward serves.
+func targetOp(r *http.Request) string {
 	t := r.Header.Get("X-Amz-Target")
 	return t[strings.LastIndexByte(t, '.')+1:]
 }
