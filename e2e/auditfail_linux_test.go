@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -56,7 +57,11 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 		t.Fatalf("/healthz before the failure = %d %q", code, body)
 	}
 
-	// About a thousand records fit under the limit.
+	// About a thousand records fit under the limit. The log has zero-filled
+	// the file beyond it by then, as its reserve of space; writes past the
+	// limit fail even there, as after an I/O error, where a full disk would
+	// let the records in (TestAuditDiskFullRefusesNewRequests).
+	waitReserve(t, dir, 2<<20)
 	limitFileSize(t, p.cmd.Process.Pid, 1<<20)
 
 	var (
@@ -183,6 +188,23 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 	}
 }
 
+// waitReserve waits until the live audit log file of the server in dir is
+// at least size bytes long, records and the zeros beyond them.
+func waitReserve(t *testing.T, dir string, size int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		logs, _ := filepath.Glob(filepath.Join(server.DefaultAuditDir(dir), "audit-*.log"))
+		if len(logs) > 0 {
+			if st, err := os.Stat(logs[len(logs)-1]); err == nil && st.Size() >= size {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the live audit log in %s did not reach %d bytes", dir, size)
+		}
+	}
+}
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -192,4 +214,173 @@ func get(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestAuditDiskFullRefusesNewRequests checks the audit log's disk space
+// reserve. When the disk fills up (here: a file size limit 8 MiB into the
+// live log, which the log meets while zero-filling ahead of its records),
+// the server refuses new requests with KMSInternalException before they
+// take effect, while the requests it had admitted write their records into
+// the space reserved and succeed: no request takes effect unrecorded, and
+// no key is made by a CreateKey whose client got an error. Once space is
+// freed the server serves again without a restart.
+func TestAuditDiskFullRefusesNewRequests(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+	c := kms.New(newClient(p.url, akid, secret, testRegion).Options(), func(o *kms.Options) { o.Retryer = aws.NopRetryer{} })
+	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
+
+	limitFileSize(t, p.cmd.Process.Pid, 8<<20)
+
+	var (
+		mu        sync.Mutex
+		succeeded []string                      // request IDs answered with success
+		created   = map[string]bool{*key: true} // keys CreateKey answered with
+		failed    []error
+		stop      = make(chan struct{})
+		once      sync.Once
+		wg        sync.WaitGroup
+	)
+	deadline := time.Now().Add(60 * time.Second)
+	worker := func(call func() (string, string, error)) {
+		defer wg.Done()
+		for time.Now().Before(deadline) {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id, made, err := call()
+			mu.Lock()
+			if err == nil {
+				succeeded = append(succeeded, id)
+				if made != "" {
+					created[made] = true
+				}
+			} else {
+				failed = append(failed, err)
+			}
+			mu.Unlock()
+			if err != nil {
+				once.Do(func() { close(stop) })
+				return
+			}
+		}
+	}
+	for range 7 {
+		wg.Add(1)
+		go worker(func() (string, string, error) {
+			out, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("audited or refused")})
+			if err != nil {
+				return "", "", err
+			}
+			id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+			return id, "", nil
+		})
+	}
+	// Few keys, so that the key store stays far below the limit.
+	wg.Add(1)
+	go worker(func() (string, string, error) {
+		time.Sleep(20 * time.Millisecond)
+		out, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("made while the disk filled")})
+		if err != nil {
+			return "", "", err
+		}
+		id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+		return id, *out.KeyMetadata.KeyId, nil
+	})
+	wg.Wait()
+	if len(failed) == 0 {
+		t.Fatalf("%d requests succeeded and none failed under an 8 MiB file size limit", len(succeeded))
+	}
+	wantInternal := func(what string, err error) {
+		t.Helper()
+		code, _ := apiErr(t, err)
+		var re *awshttp.ResponseError
+		if code != "KMSInternalException" || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusInternalServerError {
+			t.Errorf("%s with the disk full = %v, want KMSInternalException with HTTP 500", what, err)
+		}
+	}
+	for _, err := range failed {
+		wantInternal("a request", err)
+	}
+	t.Logf("%d requests succeeded (%d keys made) before the disk filled; %d failed", len(succeeded), len(created)-1, len(failed))
+
+	_, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")})
+	wantInternal("Encrypt", err)
+	_, err = c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("must not appear")})
+	wantInternal("CreateKey", err)
+	if code, body := get(t, p.url+"/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "out of disk space") {
+		t.Errorf("/healthz with the disk full = %d %q, want 503 naming the disk space", code, body)
+	}
+	if _, body := get(t, p.url+"/metrics"); !strings.Contains(body, "\nkeyward_audit_no_space 1\n") || !strings.Contains(body, "\nkeyward_audit_broken 0\n") {
+		t.Errorf("/metrics with the disk full lacks keyward_audit_no_space 1 and keyward_audit_broken 0")
+	}
+	for range 20 {
+		c.ListKeys(ctx, &kms.ListKeysInput{})
+	}
+	log := p.log()
+	if n := strings.Count(log, "audit log out of disk space"); n < 1 || n > 2 || strings.Contains(log, `msg="internal error"`) || strings.Contains(log, secret) {
+		t.Errorf("server log with the disk full: want one or two lines about the disk space for about 25 refused requests, no other internal error and no secret:\n%s", log)
+	}
+
+	// Space is freed: the server serves again, without a restart.
+	limitFileSize(t, p.cmd.Process.Pid, ^uint64(0))
+	freed := time.Now()
+	for {
+		out, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("after")})
+		if err == nil {
+			id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+			succeeded = append(succeeded, id)
+			t.Logf("serving again %v after space was freed", time.Since(freed).Round(time.Millisecond))
+			if code, body := get(t, p.url+"/healthz"); code != http.StatusOK {
+				t.Errorf("/healthz after space was freed = %d %q", code, body)
+			}
+			break
+		}
+		if time.Since(freed) > 10*time.Second {
+			t.Errorf("Encrypt 10 s after space was freed: %v", err)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+
+	// No refused CreateKey made a key.
+	p2 := startProc(t, dir)
+	pager := kms.NewListKeysPaginator(newClient(p2.url, akid, secret, testRegion), &kms.ListKeysInput{})
+	for pager.HasMorePages() {
+		page := must[*kms.ListKeysOutput](t)(pager.NextPage(ctx))
+		for _, k := range page.Keys {
+			if !created[*k.KeyId] {
+				t.Errorf("key %s exists, but no CreateKey was answered with it", *k.KeyId)
+			}
+		}
+	}
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	p2.cmd.Wait()
+
+	if out, err := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput(); err != nil {
+		t.Errorf("keyward audit verify after the disk filled: %v\n%s", err, out)
+	}
+	logged := map[string]bool{}
+	if err := audit.Query(server.DefaultAuditDir(dir), audit.Filter{}, func(e *audit.Event) bool {
+		logged[e.RequestID] = true
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for _, id := range succeeded {
+		if !logged[id] {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d of %d requests answered with success have no audit record", missing, len(succeeded))
+	}
 }

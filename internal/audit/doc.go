@@ -75,6 +75,12 @@
 // fsync the writer checks the file is still linked, and stops the Log if
 // not.
 //
+// A write error stops the Log (ErrBroken): after a failed fsync nothing is
+// known about the file. A full disk need not, because the live file is
+// zero-filled ahead of its records (prealloc.go): when those zeros cannot
+// be kept up, Err reports ErrNoSpace, the owner stops starting new work,
+// and the work under way writes its records into the zeros left.
+//
 // # Retention
 //
 // Deleting old files must not look like tampering, so retention is itself

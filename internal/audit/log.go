@@ -40,6 +40,12 @@ var (
 	// damaged in a way a crash cannot explain. Open then refuses to sign
 	// over it; run Verify and move the directory aside.
 	ErrCorrupt = errors.New("audit: log corrupt")
+	// ErrNoSpace is wrapped by Err while the disk has no room for the
+	// space the log reserves ahead of its records (see prealloc.go).
+	// Append still takes records, into what is left of the reserve, so
+	// that work already under way is recorded; new work must wait. It
+	// clears by itself once space is freed.
+	ErrNoSpace = errors.New("audit: no disk space to reserve ahead of the log; refusing new work until space is freed")
 	// ErrLocked is returned by Open when another Log holds the directory.
 	ErrLocked = errors.New("audit: log directory in use")
 )
@@ -91,6 +97,7 @@ type Stats struct {
 	DeleteErrors  uint64        // retention deletions that failed (retried)
 	Seq           uint64        // sequence number of the last record
 	Broken        bool          // the Log stopped after a write error
+	NoSpace       bool          // Err wraps ErrNoSpace: no room to reserve on the disk
 	LastDigestErr string        // the last digest error, if any
 
 	// FsyncBuckets[i] counts the fsyncs of log files that took at most
@@ -124,6 +131,8 @@ type Log struct {
 	done   chan struct{}
 
 	broken   atomic.Pointer[error]
+	noSpace  atomic.Pointer[error] // set by the current file's zeroFiller
+	fillCap  atomic.Int64          // test hook: zeroFiller.limit
 	closeErr error
 	recovery *Recovery // set by Open; read-only afterwards
 	unsigned *Recovery // recovery no digest has recorded yet (writer-owned)
@@ -359,6 +368,7 @@ func (l *Log) Stats() Stats {
 		DeleteErrors: l.nDeleteErr.Load(),
 		Seq:          l.lastSeq.Load(),
 		Broken:       l.brokenErr() != nil,
+		NoSpace:      l.noSpace.Load() != nil,
 	}
 	if p := l.lastDigestErr.Load(); p != nil {
 		s.LastDigestErr = *p
@@ -374,9 +384,22 @@ func (l *Log) Stats() Stats {
 	return s
 }
 
-// Err reports why the Log stopped taking records (it wraps ErrBroken), or nil
-// while it works. Once set it stays until the Log is reopened.
-func (l *Log) Err() error { return l.brokenErr() }
+// Err reports why the Log must not be given new work, or nil while it can
+// take it: it stopped taking records (the error wraps ErrBroken, and stays
+// until the Log is reopened), or the disk is full (it wraps ErrNoSpace, and
+// clears once space is freed; Append still works meanwhile). An owner
+// checks Err before it starts something it will record, such as a request
+// that may change state: what passed the check can still be recorded, and
+// what did not must not take effect.
+func (l *Log) Err() error {
+	if err := l.brokenErr(); err != nil {
+		return err
+	}
+	if p := l.noSpace.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 func (l *Log) brokenErr() error {
 	if p := l.broken.Load(); p != nil {
@@ -469,14 +492,17 @@ func (l *Log) commit(batch []*request) {
 
 func (l *Log) write(batch []*request) error {
 	now := l.now()
-	if l.cur != nil && now.Sub(l.cur.created) >= l.opts.MaxFileAge {
+	// Out of disk space, the records stay in the current file, whose
+	// zeros are the only space there is; a new file would have none.
+	rotate := l.noSpace.Load() == nil
+	if rotate && l.cur != nil && now.Sub(l.cur.created) >= l.opts.MaxFileAge {
 		if err := l.closeSegment(); err != nil {
 			return err
 		}
 	}
 	buf := l.buf[:0]
 	for _, r := range batch {
-		if l.cur != nil {
+		if rotate && l.cur != nil {
 			n := l.cur.size + int64(len(buf))
 			if n > 0 && n+int64(len(r.event)+lineOverhead+20) > l.opts.MaxFileBytes {
 				if err := l.flush(buf, now); err != nil {
@@ -562,7 +588,7 @@ func (l *Log) openSegment(now time.Time) error {
 	}
 	l.cur = &segment{f: f, name: name, created: now, sum: sha256.New()}
 	if !l.opts.InsecureSkipFsync {
-		l.cur.zf = newZeroFiller(f)
+		l.cur.zf = newZeroFiller(f, &l.noSpace, &l.fillCap)
 	}
 	l.files = append(l.files, fileRef{name: name, firstSeq: l.seq + 1})
 	return nil
@@ -577,6 +603,9 @@ func (l *Log) closeSegment() error {
 	}
 	l.cur = nil
 	if s.zf != nil {
+		// The next file's filler finds out afresh whether there is
+		// space; until a record opens it there is none to reserve.
+		defer l.noSpace.Store(nil)
 		if err := s.zf.close(true); err != nil {
 			s.f.Close()
 			return err
@@ -612,9 +641,11 @@ func (l *Log) syncDir() error {
 	return err
 }
 
-// housekeep rotates an old file and writes a digest when one is due.
+// housekeep rotates an old file and writes a digest when one is due. Both
+// wait while the disk is full: a digest closes the file, giving up the
+// space reserved in it, and the next file would find none.
 func (l *Log) housekeep() {
-	if l.brokenErr() != nil {
+	if l.Err() != nil {
 		return
 	}
 	now := l.now()

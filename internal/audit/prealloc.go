@@ -2,8 +2,13 @@ package audit
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
 )
 
 // Preallocation.
@@ -25,6 +30,7 @@ import (
 const (
 	fillChunk = 256 << 10 // zeros written per call, so the writer never waits long for the lock
 	fillAhead = 4 << 20   // zeros kept beyond the records
+	fillRetry = time.Second
 )
 
 var zeroChunk = make([]byte, fillChunk)
@@ -37,15 +43,21 @@ type zeroFiller struct {
 	mu     sync.Mutex
 	end    int64 // end of the records: where the next write goes
 	zeroed int64 // end of the zeros written so far (>= end)
-	failed bool  // a zero write failed; stop filling, the writer just appends
+	failed bool  // the last zero write failed; retried every fillRetry, not on every write
+
+	// noSpace is the Log's: set while the zeros ahead are short of
+	// fillAhead because a zero write failed, nil once they are not.
+	noSpace *atomic.Pointer[error]
+	limit   *atomic.Int64 // test hook: zero writes past this offset fail with ENOSPC
 
 	wake chan struct{}
 	stop chan struct{}
 	done chan struct{}
 }
 
-func newZeroFiller(f *os.File) *zeroFiller {
-	z := &zeroFiller{f: f, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+func newZeroFiller(f *os.File, noSpace *atomic.Pointer[error], limit *atomic.Int64) *zeroFiller {
+	z := &zeroFiller{f: f, noSpace: noSpace, limit: limit,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go z.run()
 	z.wake <- struct{}{}
 	return z
@@ -71,37 +83,67 @@ func (z *zeroFiller) write(buf []byte) error {
 
 func (z *zeroFiller) run() {
 	defer close(z.done)
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-z.stop:
 			return
 		case <-z.wake:
+		case <-retry:
 		}
-		wrote := false
-		for {
-			z.mu.Lock()
-			if z.failed || z.zeroed-z.end >= fillAhead {
-				z.mu.Unlock()
-				break
-			}
-			_, err := z.f.WriteAt(zeroChunk, z.zeroed)
-			if err != nil {
-				z.failed = true // e.g. a full disk: records still go in, by appending
-			} else {
-				z.zeroed += fillChunk
-				wrote = true
-			}
-			z.mu.Unlock()
-			select {
-			case <-z.stop:
-				return
-			default:
-			}
+		wrote, err := z.fill()
+		if err == errStopped {
+			return
 		}
 		if wrote {
 			// Make the blocks and the size durable now, so that the
 			// writer's fdatasyncs find no metadata to commit.
 			fdatasync(z.f)
+		}
+		if err != nil {
+			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
+			z.noSpace.Store(&err)
+			retry = time.After(fillRetry)
+		} else {
+			z.noSpace.Store(nil)
+			retry = nil
+		}
+	}
+}
+
+var errStopped = errors.New("stopped")
+
+// fill writes zeros until fillAhead of them lie beyond the records. It
+// reports whether it wrote any, and the error that stopped it short.
+func (z *zeroFiller) fill() (wrote bool, err error) {
+	for {
+		z.mu.Lock()
+		if z.zeroed-z.end >= fillAhead {
+			z.failed = false
+			z.mu.Unlock()
+			return wrote, nil
+		}
+		if lim := z.limit.Load(); lim > 0 && z.zeroed+fillChunk > lim {
+			err = &os.PathError{Op: "write", Path: z.f.Name(), Err: syscall.ENOSPC}
+		} else {
+			_, err = z.f.WriteAt(zeroChunk, z.zeroed)
+		}
+		if err != nil {
+			// e.g. a full disk: records still go into the zeros left,
+			// and then by appending
+			z.failed = true
+		} else {
+			z.zeroed += fillChunk
+			wrote = true
+		}
+		z.mu.Unlock()
+		if err != nil {
+			return wrote, err
+		}
+		select {
+		case <-z.stop:
+			return wrote, errStopped
+		default:
 		}
 	}
 }

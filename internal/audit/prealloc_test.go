@@ -1,8 +1,11 @@
 package audit
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -48,6 +51,62 @@ func TestPreallocation(t *testing.T) {
 	}
 	if rep := mustVerify(t, dir); rep.Records != 10 || rep.TornTail != "" {
 		t.Errorf("Verify = %+v, want 10 records and no torn tail", rep)
+	}
+}
+
+// TestOutOfSpace: when the zeros ahead cannot be written (a full disk,
+// simulated with the fillCap hook), Err reports ErrNoSpace and the cause
+// while Append still records into the zeros left; the file is neither
+// rotated nor closed for a digest, which would give up that space; once
+// space is freed Err clears by itself, within fillRetry, and rotation
+// resumes.
+func TestOutOfSpace(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{MaxFileBytes: 8 << 10})
+	l.fillCap.Store(fillAhead / 2)
+	appendN(t, l, 0, 1)
+	waitUntil(t, "Err reports ErrNoSpace", func() bool { return l.Err() != nil })
+	err := l.Err()
+	if !errors.Is(err, ErrNoSpace) || !errors.Is(err, syscall.ENOSPC) || errors.Is(err, ErrBroken) || !strings.Contains(err.Error(), logPrefix) {
+		t.Fatalf("Err with a full disk = %v, want ErrNoSpace naming ENOSPC and the file, not ErrBroken", err)
+	}
+	if s := l.Stats(); !s.NoSpace || s.Broken {
+		t.Errorf("Stats: NoSpace %v, Broken %v; want true, false", s.NoSpace, s.Broken)
+	}
+
+	digests := len(listFiles(t, dir, digestPrefix))
+	appendN(t, l, 1, 100) // about 50 KiB, past MaxFileBytes
+	if n := len(listFiles(t, dir, logPrefix)); n != 1 {
+		t.Errorf("%d log files after 101 records with a full disk, want the records kept in the first", n)
+	}
+	l.do(func() { l.nextDigest = time.Time{}; l.housekeep() })
+	if n := len(listFiles(t, dir, digestPrefix)); n != digests {
+		t.Errorf("a digest came due with a full disk: %d digests, want %d", n, digests)
+	}
+
+	l.fillCap.Store(0) // space freed
+	waitUntil(t, "Err clears", func() bool { return l.Err() == nil })
+	if l.Stats().NoSpace {
+		t.Error("Stats().NoSpace after space was freed")
+	}
+	appendN(t, l, 101, 1)
+	if n := len(listFiles(t, dir, logPrefix)); n != 2 {
+		t.Errorf("%d log files after space was freed, want the full one rotated", n)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rep := mustVerify(t, dir); rep.Records != 102 {
+		t.Errorf("Verify = %+v, want 102 records", rep)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
 	}
 }
 

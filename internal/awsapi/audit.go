@@ -334,14 +334,7 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 		h.aud.logFailure(h.log, reqID, name, err)
 		clear(x.w.Header())
 		x.w.Header().Set("x-amzn-RequestId", reqID)
-		if query {
-			svc := iamService
-			if source == sourceSTS {
-				svc = stsService
-			}
-			return h.writeQueryError(x.w, reqID, svc, name, err)
-		}
-		return h.writeError(x.w, r, reqID, name, err)
+		return h.writeUnrecorded(x.w, r, reqID, name, query, source)
 	}
 	x.w.WriteHeader(status)
 	x.w.Write(x.out)
@@ -802,8 +795,37 @@ func (u *UsageIndex) TrackingStart() time.Time {
 	return u.start
 }
 
-// err reports why no record can be written now: there is no audit log, or
-// it stopped after a write error.
+// errUnrecorded is what the error writers get for a request whose record
+// could not be written: KMSInternalException (or the Query services'
+// InternalFailure), opaque, with the cause logged once by logFailure.
+var errUnrecorded = errors.New("awsapi: request not recorded")
+
+func (h *Handler) writeUnrecorded(w http.ResponseWriter, r *http.Request, reqID, op string, query bool, source string) (int, string) {
+	if query {
+		svc := iamService
+		if source == sourceSTS {
+			svc = stsService
+		}
+		return h.writeQueryError(w, reqID, svc, op, errUnrecorded)
+	}
+	return h.writeError(w, r, reqID, op, errUnrecorded)
+}
+
+// refuse answers a request that arrived while no new work may be recorded
+// (auditor.err). It must not take effect, so its door never runs. Nor is
+// it recorded: with a stopped log it cannot be, and with a full disk the
+// space left is kept for the records of the requests admitted before (a
+// request already past the check when the disk fills writes its record
+// into that reserve; see audit/prealloc.go). A write error is different:
+// a request past the check when the log stops still takes effect, and its
+// client gets KMSInternalException, as after any internal error.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, reqID, op string, err error) (int, string) {
+	h.aud.logFailure(h.log, reqID, op, err)
+	return h.writeUnrecorded(w, r, reqID, op, isQuery(r), querySource(op, nil))
+}
+
+// err reports why no new work can be recorded now: there is no audit log,
+// it stopped after a write error, or its disk is full (audit.Log.Err).
 func (a *auditor) err() error {
 	if a.log == nil {
 		return errNoAuditLog
@@ -850,7 +872,13 @@ const stopLineEvery = 10 * time.Second
 // counting the refusals since the last, tells the operator without flooding
 // the log (/healthz and keyward_audit_broken say it too).
 func (a *auditor) logFailure(log *slog.Logger, reqID, op string, err error) {
-	if !errors.Is(err, audit.ErrBroken) && !errors.Is(err, errNoAuditLog) {
+	var what string
+	switch {
+	case errors.Is(err, audit.ErrBroken), errors.Is(err, errNoAuditLog):
+		what = "audit append failed: the audit log has stopped, and every request is refused with an internal error until the server restarts"
+	case errors.Is(err, audit.ErrNoSpace):
+		what = "audit log out of disk space: new requests are refused with an internal error until space is freed"
+	default:
 		log.Error("audit append failed; answering with an internal error", "id", reqID, "op", op, "err", err)
 		return
 	}
@@ -860,6 +888,5 @@ func (a *auditor) logFailure(log *slog.Logger, reqID, op string, err error) {
 		a.unlogged.Add(1)
 		return
 	}
-	log.Error("audit append failed: the audit log has stopped, and every request is refused with an internal error until the server restarts",
-		"id", reqID, "op", op, "err", err, "refused_since_last_line", a.unlogged.Swap(0))
+	log.Error(what, "id", reqID, "op", op, "err", err, "refused_since_last_line", a.unlogged.Swap(0))
 }

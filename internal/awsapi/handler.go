@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/internal/audit"
 	"github.com/keyward/keyward/internal/iam"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/kms"
@@ -84,16 +85,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var status int
 	var code string
 	if err := h.aud.err(); err != nil {
-		// This request's record cannot be written, so the request must
-		// not take effect either: refuse it before its door runs, and let
-		// record answer KMSInternalException. (A request already past this
-		// point when the log fails still takes effect; its client gets
-		// KMSInternalException, as after any internal error.)
-		opName, status, code = refusedOp(r), http.StatusInternalServerError, kms.CodeInternal
+		opName = refusedOp(r)
+		status, code = h.refuse(x.w, r, reqID, opName, err)
 	} else {
 		opName, status, code = h.serveLogged(x, r, reqID)
+		status, code = h.record(x, r, reqID, opName, status, code, start)
 	}
-	status, code = h.record(x, r, reqID, opName, status, code, start)
 	h.metrics.observe(cmp.Or(x.source, sourceKMS), eventName(opName), code, time.Since(start))
 	x.release()
 	h.log.Debug("request", "id", reqID, "op", opName, "status", status, "error", code, "dur", time.Since(start))
@@ -241,6 +238,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, reqID, opNa
 		}
 	case errors.As(err, &serr):
 		code, msg, status = serr.Code, serr.Message, serr.Status
+	case err == errUnrecorded: // logged by logFailure
+		code, msg, status = kms.CodeInternal, "An internal error occurred. Try again later.", http.StatusInternalServerError
 	default:
 		// Unknown failures are logged with the request id and reported opaquely.
 		h.log.Error("internal error", "id", reqID, "op", opName, "err", err)
@@ -264,16 +263,21 @@ func quote(s string) string {
 }
 
 // serveHealth answers the health check: 200 while the server can answer
-// requests, 503 once the audit log has stopped after a write error, when
-// every request fails with KMSInternalException until a restart, so that a
+// requests, 503 while every request fails with KMSInternalException because
+// its audit record cannot be written (the log stopped after a write error,
+// until a restart, or its disk is full, until space is freed), so that a
 // load balancer takes the node out and a monitor pages someone. The cause
 // (a path and an errno) goes to the server's log, not to this
 // unauthenticated page.
 func (h *Handler) serveHealth(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if h.aud.log != nil && h.aud.log.Err() != nil {
+	if err := h.aud.err(); err != nil && h.aud.log != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "audit log stopped after a write error: every request fails until the server restarts\n")
+		if errors.Is(err, audit.ErrNoSpace) {
+			io.WriteString(w, "audit log out of disk space: every request fails until space is freed\n")
+		} else {
+			io.WriteString(w, "audit log stopped after a write error: every request fails until the server restarts\n")
+		}
 		return
 	}
 	io.WriteString(w, "ok\n")

@@ -147,11 +147,12 @@ var (
 	descAuditDeleteErrs = prometheus.NewDesc("keyward_audit_delete_errors_total", "Retention deletions that failed.", nil, nil)
 	descAuditSeq        = prometheus.NewDesc("keyward_audit_sequence", "Sequence number of the last audit record.", nil, nil)
 	descAuditBroken     = prometheus.NewDesc("keyward_audit_broken", "1 when the audit log stopped after a write error: every request fails until restart.", nil, nil)
+	descAuditNoSpace    = prometheus.NewDesc("keyward_audit_no_space", "1 while the audit log's disk has no room for the space it reserves ahead of its records: every new request fails until space is freed.", nil, nil)
 )
 
 func (c auditCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAuditRecords, descAuditBytes, descAuditBatches, descAuditFsyncs, descAuditQueue,
-		descAuditLastBatch, descAuditLastFsync, descAuditFsync, descAuditDigests, descAuditDigestErrs, descAuditDeleteErrs, descAuditSeq, descAuditBroken} {
+		descAuditLastBatch, descAuditLastFsync, descAuditFsync, descAuditDigests, descAuditDigestErrs, descAuditDeleteErrs, descAuditSeq, descAuditBroken, descAuditNoSpace} {
 		ch <- d
 	}
 }
@@ -178,9 +179,13 @@ func (c auditCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descAuditDigestErrs, float64(s.DigestErrors))
 	counter(descAuditDeleteErrs, float64(s.DeleteErrors))
 	gauge(descAuditSeq, float64(s.Seq))
-	broken := 0.0
-	if s.Broken {
-		broken = 1
+	gauge(descAuditBroken, oneIf(s.Broken))
+	gauge(descAuditNoSpace, oneIf(s.NoSpace))
+}
+
+func oneIf(b bool) float64 {
+	if b {
+		return 1
 	}
-	gauge(descAuditBroken, broken)
+	return 0
 }

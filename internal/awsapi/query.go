@@ -223,6 +223,8 @@ func (h *Handler) writeQueryError(w http.ResponseWriter, reqID string, svc *quer
 				msg = t.msg
 			}
 		}
+	case err == errUnrecorded: // logged by logFailure
+		code, msg = svc.internal, "The request processing has failed because of an unknown error, exception or failure."
 	case errors.Is(err, context.DeadlineExceeded):
 		h.log.Error("timeout", "id", reqID, "op", opName, "err", err)
 		code, msg = svc.internal, "The request processing has failed because of an unknown error, exception or failure."
