@@ -61,7 +61,7 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 	// the file beyond it by then, as its reserve of space; writes past the
 	// limit fail even there, as after an I/O error, where a full disk would
 	// let the records in (TestAuditDiskFullRefusesNewRequests).
-	waitReserve(t, dir, 2<<20)
+	waitReserve(t, dir, 4<<20)
 	limitFileSize(t, p.cmd.Process.Pid, 1<<20)
 
 	var (
@@ -189,18 +189,23 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 }
 
 // waitReserve waits until the live audit log file of the server in dir is
-// at least size bytes long, records and the zeros beyond them.
+// at least size bytes long, records and the zeros beyond them, and has
+// stopped growing: the log has filled its reserve.
 func waitReserve(t *testing.T, dir string, size int64) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	last := int64(-1)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		logs, _ := filepath.Glob(filepath.Join(server.DefaultAuditDir(dir), "audit-*.log"))
 		if len(logs) > 0 {
-			if st, err := os.Stat(logs[len(logs)-1]); err == nil && st.Size() >= size {
-				return
+			if st, err := os.Stat(logs[len(logs)-1]); err == nil {
+				if st.Size() >= size && st.Size() == last {
+					return
+				}
+				last = st.Size()
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the live audit log in %s did not reach %d bytes", dir, size)
+			t.Fatalf("the live audit log in %s did not settle at %d bytes or more", dir, size)
 		}
 	}
 }
