@@ -52,6 +52,7 @@ type Event struct {
 	EventType           string          `json:"eventType"`
 	ManagementEvent     bool            `json:"managementEvent"`
 	RecipientAccountID  string          `json:"recipientAccountId,omitempty"`
+	ServiceEventDetails json.RawMessage `json:"serviceEventDetails,omitempty"` // AwsServiceEvent only, e.g. RotateKey's key material IDs
 	EventCategory       string          `json:"eventCategory"`
 	TLSDetails          *TLSDetails     `json:"tlsDetails,omitempty"`
 }
@@ -197,6 +198,12 @@ func (e *Event) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"managementEvent":`...)
 	b = strconv.AppendBool(b, e.ManagementEvent)
 	b = appendFieldOmit(b, "recipientAccountId", e.RecipientAccountID)
+	if !isNull(e.ServiceEventDetails) {
+		b = append(b, `,"serviceEventDetails":`...)
+		if b, err = appendRaw(b, e.ServiceEventDetails, "serviceEventDetails"); err != nil {
+			return b, err
+		}
+	}
 	b = appendField(b, "eventCategory", e.EventCategory)
 	if t := e.TLSDetails; t != nil {
 		b = append(b, `,"tlsDetails":`...)

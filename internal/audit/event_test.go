@@ -66,6 +66,21 @@ func TestEventJSON(t *testing.T) {
 			`"awsRegion":"us-east-1","sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","requestParameters":null,"responseElements":null,"eventID":"b25f9cda-74e1-4458-847b-4972a0bf9668","readOnly":false,` +
 			`"resources":[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"` + testKeyARN + `"}],"eventType":"AwsServiceEvent","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}`,
 	}, {
+		// The RotateKey example of the AWS KMS developer guide.
+		name: "RotateKey service event",
+		ev: Event{
+			EventVersion: "1.11", UserIdentity: UserIdentity{AccountID: "111122223333", InvokedBy: "AWS Internal"},
+			EventTime: at, EventSource: "kms.amazonaws.com", EventName: "RotateKey", AWSRegion: "us-west-2",
+			SourceIPAddress: "AWS Internal", UserAgent: "AWS Internal", EventID: "a24b3967-ddad-417f-9b22-2332b918db06",
+			Resources: []Resource{{AccountID: "111122223333", Type: ResourceTypeKey, ARN: testKeyARN}},
+			EventType: "AwsServiceEvent", ManagementEvent: true, RecipientAccountID: "111122223333", EventCategory: "Management",
+			ServiceEventDetails: json.RawMessage(`{"rotationType":"AUTOMATIC","keyOrigin":"AWS_KMS","previousKeyMaterialId":"0123","currentKeyMaterialId":"4567","keyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}`),
+		},
+		want: `{"eventVersion":"1.11","userIdentity":{"accountId":"111122223333","invokedBy":"AWS Internal"},"eventTime":"2025-05-20T19:46:16Z","eventSource":"kms.amazonaws.com","eventName":"RotateKey",` +
+			`"awsRegion":"us-west-2","sourceIPAddress":"AWS Internal","userAgent":"AWS Internal","requestParameters":null,"responseElements":null,"eventID":"a24b3967-ddad-417f-9b22-2332b918db06","readOnly":false,` +
+			`"resources":[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"` + testKeyARN + `"}],"eventType":"AwsServiceEvent","managementEvent":true,"recipientAccountId":"111122223333",` +
+			`"serviceEventDetails":{"rotationType":"AUTOMATIC","keyOrigin":"AWS_KMS","previousKeyMaterialId":"0123","currentKeyMaterialId":"4567","keyId":"1234abcd-12ab-34cd-56ef-1234567890ab"},"eventCategory":"Management"}`,
+	}, {
 		name: "assumed role",
 		ev: Event{
 			EventVersion: "1.11",
@@ -122,7 +137,7 @@ func normalize(e Event) Event {
 	for i := range e.Resources {
 		e.Resources[i].ARN = validUTF8(e.Resources[i].ARN)
 	}
-	for _, raw := range []*json.RawMessage{&e.RequestParameters, &e.ResponseElements, &e.AdditionalEventData} {
+	for _, raw := range []*json.RawMessage{&e.RequestParameters, &e.ResponseElements, &e.AdditionalEventData, &e.ServiceEventDetails} {
 		if isNull(*raw) {
 			*raw = nil
 		} else {

@@ -113,16 +113,36 @@ func TestRedact(t *testing.T) {
 		{"Encrypt", `{"KeyId":"k","Plaintext":"c2VjcmV0","EncryptionContext":{"KeyId":"v"},"EncryptionAlgorithm":"SYMMETRIC_DEFAULT","GrantTokens":["t"]}`, true,
 			`{"keyId":"k","encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"KeyId":"v"}}`},
 		{"Encrypt", `{"CiphertextBlob":"AQID","KeyId":"arn","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`, false, ``},
+		// Decrypt always logs its algorithm, the default too (the AWS
+		// KMS developer guide, Decrypt log entries).
 		{"Decrypt", `{"CiphertextBlob":"AQID","KeyId":"k","EncryptionContext":{"a":"b"}}`, true,
-			`{"keyId":"k","encryptionContext":{"a":"b"}}`},
+			`{"keyId":"k","encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"a":"b"}}`},
+		{"Decrypt", `{"CiphertextBlob":"AQID","EncryptionAlgorithm":"RSAES_OAEP_SHA_256"}`, true, `{"encryptionAlgorithm":"RSAES_OAEP_SHA_256"}`},
+		{"ReEncrypt", `{"CiphertextBlob":"AQID","DestinationKeyId":"k"}`, true,
+			`{"destinationKeyId":"k","sourceEncryptionAlgorithm":"SYMMETRIC_DEFAULT","destinationEncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`},
+		{"Sign", `{"KeyId":"k","Message":"bQ==","SigningAlgorithm":"ECDSA_SHA_256"}`, true, `{"keyId":"k","signingAlgorithm":"ECDSA_SHA_256","messageType":"RAW"}`},
+		{"GetKeyPolicy", `{"KeyId":"k"}`, true, `{"keyId":"k","policyName":"default"}`},
+		{"GenerateRandom", `{"NumberOfBytes":16}`, true, ``},
+		{"RetireGrant", `{"GrantToken":"secret","KeyId":"k","GrantId":"g"}`, true, ``},
 		{"Decrypt", `{"Plaintext":"c2VjcmV0","KeyId":"k"}`, false, ``},
 		{"GenerateDataKey", `{"KeyId":"k","KeySpec":"AES_256","EncryptionContext":{"Project":"Alpha"}}`, true,
 			`{"keyId":"k","keySpec":"AES_256","encryptionContext":{"Project":"Alpha"}}`},
 		{"GenerateDataKey", `{"Plaintext":"a2V5","CiphertextBlob":"AQID","KeyId":"k"}`, false, ``},
 		{"CreateKey", `{"Description":"d","KeyUsage":"ENCRYPT_DECRYPT","KeySpec":"SYMMETRIC_DEFAULT","Tags":[{"TagKey":"k","TagValue":"v"}]}`, true,
-			`{"description":"d","keyUsage":"ENCRYPT_DECRYPT","keySpec":"SYMMETRIC_DEFAULT","tags":[{"tagKey":"k","tagValue":"v"}]}`},
-		{"CreateKey", `{"KeyMetadata":{"AWSAccountId":"111","KeyId":"k","Enabled":true}}`, false,
-			`{"keyMetadata":{"AWSAccountId":"111","enabled":true,"keyId":"k"}}`},
+			`{"description":"d","keyUsage":"ENCRYPT_DECRYPT","keySpec":"SYMMETRIC_DEFAULT","customerMasterKeySpec":"SYMMETRIC_DEFAULT","origin":"AWS_KMS","bypassPolicyLockoutSafetyCheck":false,"tags":[{"tagKey":"k","tagValue":"v"}]}`},
+		// The defaults AWS KMS logs for a CreateKey without parameters,
+		// and the deprecated CustomerMasterKeySpec standing for KeySpec.
+		{"CreateKey", `{}`, true,
+			`{"description":"","keyUsage":"ENCRYPT_DECRYPT","keySpec":"SYMMETRIC_DEFAULT","customerMasterKeySpec":"SYMMETRIC_DEFAULT","origin":"AWS_KMS","bypassPolicyLockoutSafetyCheck":false}`},
+		{"CreateKey", `{"CustomerMasterKeySpec":"RSA_2048","KeyUsage":"SIGN_VERIFY","Origin":"EXTERNAL"}`, true,
+			`{"description":"","keyUsage":"SIGN_VERIFY","keySpec":"RSA_2048","customerMasterKeySpec":"RSA_2048","origin":"EXTERNAL","bypassPolicyLockoutSafetyCheck":false}`},
+		// Dates inside the elements are written as AWS KMS writes them.
+		{"CreateKey", `{"KeyMetadata":{"AWSAccountId":"111","KeyId":"k","Enabled":true,"CreationDate":1660171107.503}}`, false,
+			`{"keyMetadata":{"AWSAccountId":"111","creationDate":"Aug 10, 2022, 10:38:27 PM","enabled":true,"keyId":"k"}}`},
+		{"ScheduleKeyDeletion", `{"KeyId":"arn","DeletionDate":1.635895525E9,"KeyState":"PendingDeletion"}`, false,
+			`{"keyId":"arn","deletionDate":"Nov 2, 2021, 11:25:25 PM","keyState":"PendingDeletion"}`},
+		{"ImportKeyMaterial", `{"KeyId":"k","ValidTo":1747806465,"ExpirationModel":"KEY_MATERIAL_EXPIRES"}`, true,
+			`{"keyId":"k","validTo":"May 21, 2025, 5:47:45 AM","expirationModel":"KEY_MATERIAL_EXPIRES"}`},
 		{"DescribeKey", `{"KeyId":"alias/x","GrantTokens":["t"]}`, true, `{"keyId":"alias/x"}`},
 		{"DescribeKey", `{"KeyMetadata":{"KeyId":"k"}}`, false, ``},
 		{"CreateGrant", `{"GrantToken":"secret","GrantId":"g"}`, false, `{"grantId":"g"}`},
@@ -189,6 +209,12 @@ func FuzzRequestParameters(f *testing.F) {
 			}
 		}
 		n := 0
+		if _, ok := ref["EncryptionAlgorithm"]; !ok {
+			n++ // logged by default
+			if a := out["encryptionAlgorithm"]; string(a) != `"SYMMETRIC_DEFAULT"` {
+				t.Fatalf("RequestParameters(%q) = %s, want the default encryptionAlgorithm", body, got)
+			}
+		}
 		for _, name := range loggable["Encrypt"].req {
 			for k, v := range ref {
 				if k == name {
@@ -234,8 +260,8 @@ func TestRequestParametersExactNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != `{"keyId":"real"}` {
-		t.Errorf("RequestParameters = %s, want {\"keyId\":\"real\"}", got)
+	if want := `{"keyId":"real","encryptionAlgorithm":"SYMMETRIC_DEFAULT"}`; string(got) != want {
+		t.Errorf("RequestParameters = %s, want %s", got, want)
 	}
 }
 

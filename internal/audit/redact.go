@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrUnknownOperation is returned by RequestParameters and ResponseElements
@@ -24,26 +28,36 @@ var ErrUnknownOperation = errors.New("audit: no loggable fields listed for opera
 // A name ending in "*" is an object (or array of objects) whose own keys
 // are renamed too; the values inside, such as an encryption context, are
 // copied unchanged.
-var loggable = map[string]struct{ req, resp []string }{
-	"Encrypt":                             {req: []string{"KeyId", "EncryptionAlgorithm", "EncryptionContext", "DryRun"}},
-	"Decrypt":                             {req: []string{"KeyId", "EncryptionAlgorithm", "EncryptionContext", "DryRun"}},
-	"ReEncrypt":                           {req: []string{"SourceKeyId", "DestinationKeyId", "SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm", "SourceEncryptionContext", "DestinationEncryptionContext", "DryRun"}},
+//
+// def lists, in order, the values AWS KMS logs for request fields the
+// caller left out (its examples show them, and the Decrypt page says so
+// for encryptionAlgorithm): raw JSON, or "@Name" for the value of another
+// field. Each applies only while the field is still missing.
+var loggable = map[string]struct {
+	req, resp []string
+	def       [][2]string
+}{
+	"Encrypt":                             {req: []string{"KeyId", "EncryptionAlgorithm", "EncryptionContext", "DryRun"}, def: [][2]string{{"EncryptionAlgorithm", `"SYMMETRIC_DEFAULT"`}}},
+	"Decrypt":                             {req: []string{"KeyId", "EncryptionAlgorithm", "EncryptionContext", "DryRun"}, def: [][2]string{{"EncryptionAlgorithm", `"SYMMETRIC_DEFAULT"`}}},
+	"ReEncrypt":                           {req: []string{"SourceKeyId", "DestinationKeyId", "SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm", "SourceEncryptionContext", "DestinationEncryptionContext", "DryRun"}, def: [][2]string{{"SourceEncryptionAlgorithm", `"SYMMETRIC_DEFAULT"`}, {"DestinationEncryptionAlgorithm", `"SYMMETRIC_DEFAULT"`}}},
 	"GenerateDataKey":                     {req: []string{"KeyId", "KeySpec", "NumberOfBytes", "EncryptionContext", "DryRun"}},
 	"GenerateDataKeyWithoutPlaintext":     {req: []string{"KeyId", "KeySpec", "NumberOfBytes", "EncryptionContext", "DryRun"}},
 	"GenerateDataKeyPair":                 {req: []string{"KeyId", "KeyPairSpec", "EncryptionContext", "DryRun"}},
 	"GenerateDataKeyPairWithoutPlaintext": {req: []string{"KeyId", "KeyPairSpec", "EncryptionContext", "DryRun"}},
-	"GenerateRandom":                      {req: []string{"NumberOfBytes", "CustomKeyStoreId"}},
+	"GenerateRandom":                      {}, // AWS logs requestParameters null
 	"GenerateMac":                         {req: []string{"KeyId", "MacAlgorithm", "DryRun"}},
 	"VerifyMac":                           {req: []string{"KeyId", "MacAlgorithm", "DryRun"}},
-	"Sign":                                {req: []string{"KeyId", "SigningAlgorithm", "MessageType", "DryRun"}},
-	"Verify":                              {req: []string{"KeyId", "SigningAlgorithm", "MessageType", "DryRun"}},
+	"Sign":                                {req: []string{"KeyId", "SigningAlgorithm", "MessageType", "DryRun"}, def: [][2]string{{"MessageType", `"RAW"`}}},
+	"Verify":                              {req: []string{"KeyId", "SigningAlgorithm", "MessageType", "DryRun"}, def: [][2]string{{"MessageType", `"RAW"`}}},
 	"GetPublicKey":                        {req: []string{"KeyId"}},
 	"DeriveSharedSecret":                  {req: []string{"KeyId", "KeyAgreementAlgorithm", "DryRun"}},
 	"Encapsulate":                         {req: []string{"KeyId", "EncapsulationAlgorithm", "DryRun"}},
 	"Decapsulate":                         {req: []string{"KeyId", "EncapsulationAlgorithm", "DryRun"}},
 	"GetKeyLastUsage":                     {req: []string{"KeyId"}},
 
-	"CreateKey":            {req: []string{"Description", "KeyUsage", "KeySpec", "CustomerMasterKeySpec", "Origin", "Policy", "BypassPolicyLockoutSafetyCheck", "Tags*", "MultiRegion", "CustomKeyStoreId", "XksKeyId"}, resp: []string{"KeyMetadata*"}},
+	"CreateKey": {req: []string{"Description", "KeyUsage", "KeySpec", "CustomerMasterKeySpec", "Origin", "Policy", "BypassPolicyLockoutSafetyCheck", "Tags*", "MultiRegion", "CustomKeyStoreId", "XksKeyId"}, resp: []string{"KeyMetadata*"},
+		def: [][2]string{{"Description", `""`}, {"KeyUsage", `"ENCRYPT_DECRYPT"`}, {"KeySpec", "@CustomerMasterKeySpec"}, {"KeySpec", `"SYMMETRIC_DEFAULT"`},
+			{"CustomerMasterKeySpec", "@KeySpec"}, {"Origin", `"AWS_KMS"`}, {"BypassPolicyLockoutSafetyCheck", "false"}}},
 	"DescribeKey":          {req: []string{"KeyId"}},
 	"ListKeys":             {req: []string{"Limit", "Marker"}},
 	"EnableKey":            {req: []string{"KeyId"}},
@@ -55,9 +69,9 @@ var loggable = map[string]struct{ req, resp []string }{
 	"DisableKeyRotation":   {req: []string{"KeyId"}},
 	"GetKeyRotationStatus": {req: []string{"KeyId"}},
 	"RotateKeyOnDemand":    {req: []string{"KeyId"}, resp: []string{"KeyId"}},
-	"ListKeyRotations":     {req: []string{"KeyId", "Limit", "Marker"}},
-	"GetKeyPolicy":         {req: []string{"KeyId", "PolicyName"}},
-	"PutKeyPolicy":         {req: []string{"KeyId", "PolicyName", "Policy", "BypassPolicyLockoutSafetyCheck"}},
+	"ListKeyRotations":     {req: []string{"KeyId", "IncludeKeyMaterial", "Limit", "Marker"}},
+	"GetKeyPolicy":         {req: []string{"KeyId", "PolicyName"}, def: [][2]string{{"PolicyName", `"default"`}}},
+	"PutKeyPolicy":         {req: []string{"KeyId", "PolicyName", "Policy", "BypassPolicyLockoutSafetyCheck"}, def: [][2]string{{"PolicyName", `"default"`}, {"BypassPolicyLockoutSafetyCheck", "false"}}},
 	"ListKeyPolicies":      {req: []string{"KeyId", "Limit", "Marker"}},
 
 	"CreateAlias": {req: []string{"AliasName", "TargetKeyId"}},
@@ -69,12 +83,12 @@ var loggable = map[string]struct{ req, resp []string }{
 	"UntagResource":       {req: []string{"KeyId", "TagKeys"}},
 	"ListResourceTags":    {req: []string{"KeyId", "Limit", "Marker"}},
 	"CreateGrant":         {req: []string{"KeyId", "GranteePrincipal", "RetiringPrincipal", "Operations", "Constraints*", "Name", "DryRun"}, resp: []string{"GrantId"}},
-	"RetireGrant":         {req: []string{"KeyId", "GrantId", "DryRun"}},
+	"RetireGrant":         {}, // AWS logs requestParameters null, and the grant ID in additionalEventData
 	"RevokeGrant":         {req: []string{"KeyId", "GrantId", "DryRun"}},
 	"ListGrants":          {req: []string{"KeyId", "GrantId", "GranteePrincipal", "Limit", "Marker"}},
 	"ListRetirableGrants": {req: []string{"RetiringPrincipal", "Limit", "Marker"}},
 
-	"GetParametersForImport":    {req: []string{"KeyId", "WrappingAlgorithm", "WrappingKeySpec"}, resp: []string{"KeyId", "ParametersValidTo"}},
+	"GetParametersForImport":    {req: []string{"KeyId", "WrappingAlgorithm", "WrappingKeySpec"}},
 	"ImportKeyMaterial":         {req: []string{"KeyId", "ValidTo", "ExpirationModel", "ImportType", "KeyMaterialDescription", "KeyMaterialId"}, resp: []string{"KeyId", "KeyMaterialId"}},
 	"DeleteImportedKeyMaterial": {req: []string{"KeyId", "KeyMaterialId"}, resp: []string{"KeyId", "KeyMaterialId"}},
 }
@@ -90,7 +104,7 @@ func RequestParameters(op string, body []byte) (json.RawMessage, error) {
 	if !ok {
 		return nil, ErrUnknownOperation
 	}
-	return pick(body, f.req)
+	return pick(body, f.req, f.def)
 }
 
 // ResponseElements is RequestParameters for the response body of op. For
@@ -101,10 +115,10 @@ func ResponseElements(op string, body []byte) (json.RawMessage, error) {
 	if !ok {
 		return nil, ErrUnknownOperation
 	}
-	return pick(body, f.resp)
+	return pick(body, f.resp, nil)
 }
 
-func pick(body []byte, fields []string) (json.RawMessage, error) {
+func pick(body []byte, fields []string, def [][2]string) (json.RawMessage, error) {
 	if len(fields) == 0 || len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
 	}
@@ -124,6 +138,17 @@ func pick(body []byte, fields []string) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, d := range def {
+		i := slices.Index(fields, d[0])
+		if found[i] != nil {
+			continue
+		}
+		if from, ok := strings.CutPrefix(d[1], "@"); ok {
+			found[i] = found[slices.Index(fields, from)]
+		} else {
+			found[i] = []byte(d[1])
+		}
+	}
 	var b []byte
 	for i, name := range fields {
 		v := found[i]
@@ -142,6 +167,8 @@ func pick(body []byte, fields []string) (json.RawMessage, error) {
 			if v, err = renameKeys(v); err != nil {
 				return nil, err
 			}
+		} else {
+			v = humanDate(camel(name), v)
 		}
 		if b, err = appendCompact(b, v); err != nil {
 			return nil, err
@@ -317,9 +344,27 @@ func renameKeys(v json.RawMessage) (json.RawMessage, error) {
 	}
 	out := make(map[string]json.RawMessage, len(obj))
 	for k, x := range obj {
-		out[camel(k)] = x
+		out[camel(k)] = humanDate(camel(k), x)
 	}
 	return json.Marshal(out)
+}
+
+// humanDate returns v, or, for a date field (seconds since the epoch on
+// the wire), the date as AWS KMS writes it inside requestParameters and
+// responseElements: "Aug 10, 2022, 10:38:27 PM", in UTC. Only eventTime
+// is ISO 8601.
+func humanDate(name string, v []byte) []byte {
+	switch name {
+	case "creationDate", "deletionDate", "validTo":
+	default:
+		return v
+	}
+	sec, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || math.IsInf(sec, 0) || math.Abs(sec) > 1e11 {
+		return v
+	}
+	t := time.Unix(int64(sec), 0).UTC()
+	return appendString(nil, t.Format("Jan 2, 2006, 3:04:05 PM"))
 }
 
 // camel turns a KMS wire name into CloudTrail's: KeyId becomes keyId, while
