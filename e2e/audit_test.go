@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,7 +157,7 @@ func TestAuditOneRecordPerRequest(t *testing.T) {
 	if evs[10].EventSource != "iam.amazonaws.com" || evs[10].UserIdentity.Type != "Root" || !strings.Contains(string(evs[10].RequestParameters), "audited-user") {
 		t.Errorf("CreateUser record = %+v", evs[10])
 	}
-	if string(evs[1].RequestParameters) != `{"keyId":"`+keyID+`","encryptionContext":{"purpose":"audit-test"}}` {
+	if string(evs[1].RequestParameters) != `{"keyId":"`+keyID+`","encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"purpose":"audit-test"}}` {
 		t.Errorf("Encrypt requestParameters = %s", evs[1].RequestParameters)
 	}
 
@@ -294,7 +295,7 @@ func TestLookupEvents(t *testing.T) {
 	var got []string
 	for _, ev := range encrypts {
 		got = append(got, aws.ToString(ev.EventId))
-		if aws.ToString(ev.EventName) != "Encrypt" || aws.ToString(ev.EventSource) != "kms.amazonaws.com" || aws.ToString(ev.ReadOnly) != "false" ||
+		if aws.ToString(ev.EventName) != "Encrypt" || aws.ToString(ev.EventSource) != "kms.amazonaws.com" || aws.ToString(ev.ReadOnly) != "true" ||
 			aws.ToString(ev.Username) != "root" || aws.ToString(ev.AccessKeyId) != e.akid || ev.EventTime == nil || len(ev.Resources) != 1 {
 			t.Errorf("event %+v", ev)
 		}
@@ -316,6 +317,16 @@ func TestLookupEvents(t *testing.T) {
 	}
 	if want := []string{"Encrypt", "Encrypt", "Encrypt", "Encrypt", "Encrypt", "CreateKey"}; !slices.Equal(seq, want) {
 		t.Errorf("LookupEvents ResourceName=key A = %v, want %v", seq, want)
+	}
+
+	// ReadOnly=false finds the writes: Encrypt, like every cryptographic
+	// operation, is read-only as AWS KMS logs it.
+	var writes []string
+	for _, ev := range lookup(cttypes.LookupAttribute{AttributeKey: cttypes.LookupAttributeKeyReadOnly, AttributeValue: aws.String("false")}, 50) {
+		writes = append(writes, aws.ToString(ev.EventName))
+	}
+	if want := []string{"CreateKey", "CreateKey"}; !slices.Equal(writes, want) {
+		t.Errorf("LookupEvents ReadOnly=false = %v, want %v", writes, want)
 	}
 
 	// AWS takes one lookup attribute at most.
@@ -359,7 +370,19 @@ func TestAuditServiceEventAndMetrics(t *testing.T) {
 	must[*kms.EncryptOutput](t)(e.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte("m")}))
 	_, err := e.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/none")})
 	wantErr(t, err, "NotFoundException", "")
-	e.srv.ServiceEvent("RotateKey", *key.KeyMetadata.Arn)
+	// An on-demand rotation: the request, then the rotation itself, which
+	// the server does in the background and records as a service event.
+	must[*kms.RotateKeyOnDemandOutput](t)(e.kms.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: key.KeyMetadata.KeyId}))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		r := must[*kms.ListKeyRotationsOutput](t)(e.kms.ListKeyRotations(ctx, &kms.ListKeyRotationsInput{KeyId: key.KeyMetadata.KeyId}))
+		if len(r.Rotations) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the on-demand rotation did not happen within 20 s")
+		}
+	}
+	rotated := must[*kms.DescribeKeyOutput](t)(e.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: key.KeyMetadata.KeyId})).KeyMetadata
 
 	resp, err := http.Get(e.url + "/metrics")
 	if err != nil {
@@ -372,8 +395,7 @@ func TestAuditServiceEventAndMetrics(t *testing.T) {
 		`keyward_requests_total{code="OK",operation="CreateKey",service="kms"} 1`,
 		`keyward_requests_total{code="NotFoundException",operation="DescribeKey",service="kms"} 1`,
 		`keyward_request_duration_seconds_count{operation="Encrypt",service="kms"} 1`,
-		`keyward_audit_records_total 4`,
-		"keyward_audit_append_duration_seconds_count 3",
+		`keyward_requests_total{code="OK",operation="RotateKeyOnDemand",service="kms"} 1`,
 		"keyward_audit_queue_depth 0",
 		"keyward_audit_broken 0",
 	} {
@@ -391,13 +413,34 @@ func TestAuditServiceEventAndMetrics(t *testing.T) {
 		t.Errorf("fsync histogram count %q, fsyncs_total %q", n, value("keyward_audit_fsyncs_total"))
 	}
 
+	// One record per request, and one for the rotation.
+	records, _ := strconv.Atoi(value("keyward_audit_records_total"))
+	appends, _ := strconv.Atoi(value("keyward_audit_append_duration_seconds_count"))
+	if records < 5 || records != appends+1 {
+		t.Errorf("keyward_audit_records_total %d, keyward_audit_append_duration_seconds_count %d: want a record per request and one more", records, appends)
+	}
+
 	e.stop()
 	evs := trail(t, e.dataDir)
-	ev := evs[len(evs)-1]
-	if ev.EventName != "RotateKey" || ev.EventType != "AwsServiceEvent" || ev.UserIdentity.InvokedBy != "AWS Internal" || ev.UserIdentity.AccountID != testAccount ||
+	var ev *audit.Event
+	for _, x := range evs {
+		if x.EventName == "RotateKey" {
+			ev = x
+		}
+	}
+	if ev == nil {
+		t.Fatalf("no RotateKey record in %v", names(evs))
+	}
+	if ev.EventType != "AwsServiceEvent" || ev.UserIdentity.InvokedBy != "AWS Internal" || ev.UserIdentity.AccountID != testAccount ||
 		ev.UserIdentity.ARN != "" || ev.RecipientAccountID != testAccount || len(ev.Resources) != 1 || ev.Resources[0].ARN != *key.KeyMetadata.Arn ||
-		ev.SourceIPAddress != "AWS Internal" || ev.RequestID != "" {
+		ev.SourceIPAddress != "AWS Internal" || ev.RequestID != "" || string(ev.RequestParameters) != "null" || string(ev.ResponseElements) != "null" {
 		t.Errorf("service event record = %+v", ev)
+	}
+	// The details AWS KMS logs for a rotation (developer guide, RotateKey).
+	want := `{"rotationType":"ON_DEMAND","keyOrigin":"AWS_KMS","previousKeyMaterialId":"` + *key.KeyMetadata.CurrentKeyMaterialId +
+		`","currentKeyMaterialId":"` + *rotated.CurrentKeyMaterialId + `","keyId":"` + *key.KeyMetadata.KeyId + `"}`
+	if string(ev.ServiceEventDetails) != want {
+		t.Errorf("RotateKey serviceEventDetails = %s, want %s", ev.ServiceEventDetails, want)
 	}
 }
 

@@ -78,6 +78,7 @@ type exchange struct {
 	caller   *kms.Caller // KMS and CloudTrail callers
 	qcaller  *iam.Caller // IAM and STS callers
 	resource [2]audit.Resource
+	result   any // the core's answer to a KMS request that succeeded
 }
 
 // maxCapture bounds the request body kept for the record; a larger body is
@@ -152,6 +153,14 @@ func (c *captureBody) Close() error { return c.r.Close() }
 func noteCaller(w http.ResponseWriter, c *kms.Caller) {
 	if x, ok := w.(*exchange); ok {
 		x.caller = c
+	}
+}
+
+// noteResult keeps the core's answer for the record: some of what AWS KMS
+// logs is not in the answer's wire form (kms.Facts).
+func noteResult(w http.ResponseWriter, resp any) {
+	if x, ok := w.(*exchange); ok {
+		x.result = resp
 	}
 }
 
@@ -294,6 +303,9 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 			}
 		}
 		ev.Resources = keyResources(x.resource[:0], ok, x.out, ev.RequestParameters, h.aud.region, ev.RecipientAccountID)
+		if ok {
+			h.addFacts(&ev, name, x.result, body)
+		}
 	case source == sourceCloudTrail:
 		ev.ReadOnly = true
 		if body != nil {
@@ -344,19 +356,22 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 // ServiceEvent records something Keyward did on its own, such as deleting a
 // key whose waiting period ended or rotating a key, as an AwsServiceEvent
 // on the key keyARN of account. It returns once the record is durable.
-func (h *Handler) ServiceEvent(ctx context.Context, name, keyARN, account string) error {
+//
+// details is the record's serviceEventDetails, or nil.
+func (h *Handler) ServiceEvent(ctx context.Context, name, keyARN, account string, details json.RawMessage) error {
 	if h.aud.log == nil {
 		return errNoAuditLog
 	}
 	ev := audit.Event{
-		EventSource:        sourceKMS,
-		EventName:          name,
-		AWSRegion:          h.aud.region,
-		SourceIPAddress:    awsInternal,
-		UserAgent:          awsInternal,
-		UserIdentity:       audit.UserIdentity{AccountID: account, InvokedBy: awsInternal},
-		EventType:          audit.TypeServiceCall,
-		RecipientAccountID: account,
+		EventSource:         sourceKMS,
+		EventName:           name,
+		AWSRegion:           h.aud.region,
+		SourceIPAddress:     awsInternal,
+		UserAgent:           awsInternal,
+		UserIdentity:        audit.UserIdentity{AccountID: account, InvokedBy: awsInternal},
+		EventType:           audit.TypeServiceCall,
+		RecipientAccountID:  account,
+		ServiceEventDetails: details,
 	}
 	if keyARN != "" {
 		ev.Resources = []audit.Resource{{AccountID: arn.Account(keyARN), Type: audit.ResourceTypeKey, ARN: keyARN}}

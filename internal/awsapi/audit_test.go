@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -95,8 +96,12 @@ func TestAuditEveryRequest(t *testing.T) {
 		create.UserIdentity.Type != "Root" || create.UserIdentity.AccessKeyID != a.akid || create.RecipientAccountID != "111122223333" || create.ReadOnly {
 		t.Errorf("CreateKey record = %+v", create)
 	}
-	if enc.EventName != "Encrypt" || enc.Resources[0].ARN != ck.KeyMetadata.Arn || string(enc.RequestParameters) != `{"keyId":"`+ck.KeyMetadata.KeyId+`"}` || string(enc.ResponseElements) != "null" {
-		t.Errorf("Encrypt record = %+v (requestParameters %s)", enc, enc.RequestParameters)
+	// As AWS KMS logs an Encrypt: the default algorithm, no response, the
+	// key material used, read-only.
+	if enc.EventName != "Encrypt" || enc.Resources[0].ARN != ck.KeyMetadata.Arn || !enc.ReadOnly ||
+		string(enc.RequestParameters) != `{"keyId":"`+ck.KeyMetadata.KeyId+`","encryptionAlgorithm":"SYMMETRIC_DEFAULT"}` || string(enc.ResponseElements) != "null" ||
+		!regexp.MustCompile(`^\{"keyMaterialId":"[0-9a-f]{64}"\}$`).Match(enc.AdditionalEventData) {
+		t.Errorf("Encrypt record = %+v (requestParameters %s, additionalEventData %s)", enc, enc.RequestParameters, enc.AdditionalEventData)
 	}
 	if desc.ErrorCode != "NotFoundException" || !strings.Contains(desc.ErrorMessage, "alias/none") || !desc.ReadOnly {
 		t.Errorf("DescribeKey record = %+v", desc)

@@ -145,6 +145,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, reqID string)
 	if err != nil {
 		return fail(err)
 	}
+	noteResult(w, resp)
 	if err := writeJSON(w, resp); err != nil {
 		return fail(err)
 	}

@@ -14,7 +14,9 @@ type route struct {
 	call      func(s *kms.Service, ctx context.Context, c *kms.Caller, body []byte) (any, error)
 	bodyLimit int64
 	timeout   time.Duration
-	readOnly  bool
+	// readOnly is the audit record's: true for what changes no key, the
+	// cryptographic operations included, as AWS KMS logs them.
+	readOnly bool
 }
 
 const (
@@ -54,22 +56,22 @@ var routes = map[string]route{
 	"TagResource":                         {call: op((*kms.Service).TagResource), bodyLimit: smallBody, timeout: opTimeout},
 	"UntagResource":                       {call: op((*kms.Service).UntagResource), bodyLimit: smallBody, timeout: opTimeout},
 	"ListResourceTags":                    {call: op((*kms.Service).ListResourceTags), bodyLimit: smallBody, timeout: listTimeout, readOnly: true},
-	"Encrypt":                             {call: op((*kms.Service).Encrypt), bodyLimit: smallBody, timeout: opTimeout},
-	"Decrypt":                             {call: op((*kms.Service).Decrypt), bodyLimit: smallBody, timeout: opTimeout},
-	"ReEncrypt":                           {call: op((*kms.Service).ReEncrypt), bodyLimit: smallBody, timeout: opTimeout},
-	"GenerateDataKey":                     {call: op((*kms.Service).GenerateDataKey), bodyLimit: smallBody, timeout: opTimeout},
-	"GenerateDataKeyWithoutPlaintext":     {call: op((*kms.Service).GenerateDataKeyWithoutPlaintext), bodyLimit: smallBody, timeout: opTimeout},
-	"GenerateRandom":                      {call: op((*kms.Service).GenerateRandom), bodyLimit: smallBody, timeout: opTimeout},
-	"Sign":                                {call: op((*kms.Service).Sign), bodyLimit: smallBody, timeout: opTimeout},
-	"Verify":                              {call: op((*kms.Service).Verify), bodyLimit: smallBody, timeout: opTimeout},
+	"Encrypt":                             {call: op((*kms.Service).Encrypt), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"Decrypt":                             {call: op((*kms.Service).Decrypt), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"ReEncrypt":                           {call: op((*kms.Service).ReEncrypt), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"GenerateDataKey":                     {call: op((*kms.Service).GenerateDataKey), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"GenerateDataKeyWithoutPlaintext":     {call: op((*kms.Service).GenerateDataKeyWithoutPlaintext), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"GenerateRandom":                      {call: op((*kms.Service).GenerateRandom), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"Sign":                                {call: op((*kms.Service).Sign), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"Verify":                              {call: op((*kms.Service).Verify), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
 	"GetPublicKey":                        {call: op((*kms.Service).GetPublicKey), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
-	"GenerateMac":                         {call: op((*kms.Service).GenerateMac), bodyLimit: smallBody, timeout: opTimeout},
-	"VerifyMac":                           {call: op((*kms.Service).VerifyMac), bodyLimit: smallBody, timeout: opTimeout},
-	"GenerateDataKeyPair":                 {call: op((*kms.Service).GenerateDataKeyPair), bodyLimit: smallBody, timeout: opTimeout},
-	"GenerateDataKeyPairWithoutPlaintext": {call: op((*kms.Service).GenerateDataKeyPairWithoutPlaintext), bodyLimit: smallBody, timeout: opTimeout},
-	"DeriveSharedSecret":                  {call: op((*kms.Service).DeriveSharedSecret), bodyLimit: smallBody, timeout: opTimeout},
-	"Encapsulate":                         {call: op((*kms.Service).Encapsulate), bodyLimit: smallBody, timeout: opTimeout},
-	"Decapsulate":                         {call: op((*kms.Service).Decapsulate), bodyLimit: smallBody, timeout: opTimeout},
+	"GenerateMac":                         {call: op((*kms.Service).GenerateMac), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"VerifyMac":                           {call: op((*kms.Service).VerifyMac), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"GenerateDataKeyPair":                 {call: op((*kms.Service).GenerateDataKeyPair), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"GenerateDataKeyPairWithoutPlaintext": {call: op((*kms.Service).GenerateDataKeyPairWithoutPlaintext), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"DeriveSharedSecret":                  {call: op((*kms.Service).DeriveSharedSecret), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"Encapsulate":                         {call: op((*kms.Service).Encapsulate), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
+	"Decapsulate":                         {call: op((*kms.Service).Decapsulate), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
 	"PutKeyPolicy":                        {call: op((*kms.Service).PutKeyPolicy), bodyLimit: policyBody, timeout: opTimeout},
 	"GetKeyPolicy":                        {call: op((*kms.Service).GetKeyPolicy), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
 	"ListKeyPolicies":                     {call: op((*kms.Service).ListKeyPolicies), bodyLimit: smallBody, timeout: opTimeout, readOnly: true},
@@ -85,7 +87,7 @@ var routes = map[string]route{
 	"ListKeyRotations":                    {call: op((*kms.Service).ListKeyRotations), bodyLimit: smallBody, timeout: listTimeout, readOnly: true},
 	"ScheduleKeyDeletion":                 {call: op((*kms.Service).ScheduleKeyDeletion), bodyLimit: smallBody, timeout: opTimeout},
 	"CancelKeyDeletion":                   {call: op((*kms.Service).CancelKeyDeletion), bodyLimit: smallBody, timeout: opTimeout},
-	"GetParametersForImport":              {call: op((*kms.Service).GetParametersForImport), bodyLimit: smallBody, timeout: listTimeout}, // RSA-4096 key generation can take seconds
+	"GetParametersForImport":              {call: op((*kms.Service).GetParametersForImport), bodyLimit: smallBody, timeout: listTimeout, readOnly: true}, // RSA-4096 key generation can take seconds
 	"ImportKeyMaterial":                   {call: op((*kms.Service).ImportKeyMaterial), bodyLimit: smallBody, timeout: opTimeout},
 	"DeleteImportedKeyMaterial":           {call: op((*kms.Service).DeleteImportedKeyMaterial), bodyLimit: smallBody, timeout: opTimeout},
 	"GetKeyLastUsage":                     {call: op((*kms.Service).GetKeyLastUsage), bodyLimit: smallBody, timeout: opTimeout, readOnly: true}, // answered from the audit trail

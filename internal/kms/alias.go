@@ -75,7 +75,7 @@ func (s *Service) CreateAlias(ctx context.Context, caller *Caller, req *CreateAl
 	if err != nil {
 		return nil, s.asError(ctx, "CreateAlias", err)
 	}
-	return &Empty{}, nil
+	return &Empty{Facts{KeyARN: k.ARN()}}, nil
 }
 
 // UpdateAlias points an existing alias at another key of the same type and usage.
@@ -130,7 +130,7 @@ func (s *Service) UpdateAlias(ctx context.Context, caller *Caller, req *UpdateAl
 	if err != nil {
 		return nil, s.asError(ctx, "UpdateAlias", err)
 	}
-	return &Empty{}, nil
+	return &Empty{Facts{KeyARN: k.ARN()}}, nil
 }
 
 // DeleteAlias deletes an alias; the key is unaffected.
@@ -165,7 +165,7 @@ func (s *Service) DeleteAlias(ctx context.Context, caller *Caller, req *DeleteAl
 	if err != nil {
 		return nil, s.asError(ctx, "DeleteAlias", err)
 	}
-	return &Empty{}, nil
+	return &Empty{Facts{KeyARN: keys.KeyARN(s.region, caller.Account, oldTarget)}}, nil
 }
 
 // ListAliases lists the caller's aliases in name order, optionally only those

@@ -33,7 +33,11 @@ func (s *Service) Encrypt(ctx context.Context, caller *Caller, req *EncryptReque
 	if err != nil {
 		return nil, err
 	}
-	return &EncryptResponse{CiphertextBlob: ct, KeyId: e.key.ARN(), EncryptionAlgorithm: alg}, nil
+	out := &EncryptResponse{CiphertextBlob: ct, KeyId: e.key.ARN(), EncryptionAlgorithm: alg}
+	if cur := e.key.Current(); cur != nil {
+		out.KeyMaterialID = materialID(e.key.ID, cur.ID)
+	}
+	return out, nil
 }
 
 // checkEncryptionAlg checks a request's EncryptionAlgorithm (default

@@ -461,7 +461,10 @@ func (s *Service) RetireGrant(ctx context.Context, caller *Caller, req *RetireGr
 	if err := dryRun(req.DryRun); err != nil {
 		return nil, err
 	}
-	return &Empty{}, s.deleteGrant(ctx, g)
+	if err := s.deleteGrant(ctx, g); err != nil {
+		return nil, err
+	}
+	return &Empty{Facts{KeyARN: keys.KeyARN(s.region, g.Account, g.KeyID), GrantID: g.ID}}, nil
 }
 
 // RevokeGrant deletes a grant on the key's owner's authority.

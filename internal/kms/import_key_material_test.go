@@ -468,6 +468,7 @@ func TestImportedMaterialExpires(t *testing.T) {
 	if m.ExpirationModel != expires || m.ValidTo == nil || !time.Time(*m.ValidTo).Equal(time.Time(validTo)) {
 		t.Fatalf("DescribeKey = %+v", m)
 	}
+	imported := m.CurrentKeyMaterialId
 	ct := e.encrypt(k.KeyId, "x")
 	e.advance(10*day - time.Second) // drops the expired import parameters
 	if m := e.describe(k.KeyId); m.KeyState != "Enabled" {
@@ -483,6 +484,9 @@ func TestImportedMaterialExpires(t *testing.T) {
 	wantErr(t, "Decrypt after expiry", second(e.decrypt(ct)), CodeInvalidState, "is pending import.")
 	if ev := e.eventList(); len(ev) != 1 || ev[0] != "DeleteExpiredKeyMaterial "+k.Arn {
 		t.Errorf("events = %q", ev)
+	}
+	if d := e.detailList(); len(d) != 1 || d[0] == nil || *d[0] != (ServiceEventDetails{KeyID: k.KeyId, KeyMaterialID: imported}) || imported == "" {
+		t.Errorf("event details = %+v, want the key ID and its expired material ID %s", d, imported)
 	}
 	// Reimported without expiry, it stays.
 	if _, err := e.importInto(k.KeyId, "RSAES_OAEP_SHA_256", "RSA_2048", material, nil); err != nil {

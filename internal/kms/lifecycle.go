@@ -70,11 +70,50 @@ const (
 	EventDeleteExpiredKeyMaterial = "DeleteExpiredKeyMaterial"
 )
 
+// ServiceEvent is work the service did on its own, as Config.OnServiceEvent
+// hears of it.
+type ServiceEvent struct {
+	Name   string // EventRotateKey, EventDeleteKey or EventDeleteExpiredKeyMaterial
+	KeyARN string
+	// Details are the event's serviceEventDetails as AWS KMS logs them
+	// (RotateKey and DeleteExpiredKeyMaterial), or nil.
+	Details *ServiceEventDetails
+}
+
+// ServiceEventDetails are the serviceEventDetails of a service event's
+// CloudTrail record, in AWS KMS's field names.
+type ServiceEventDetails struct {
+	RotationType          string `json:"rotationType,omitempty"` // AUTOMATIC or ON_DEMAND
+	KeyOrigin             string `json:"keyOrigin,omitempty"`
+	PreviousKeyMaterialID string `json:"previousKeyMaterialId,omitempty"`
+	CurrentKeyMaterialID  string `json:"currentKeyMaterialId,omitempty"`
+	KeyID                 string `json:"keyId"` // the key ID, not its ARN
+	KeyMaterialID         string `json:"keyMaterialId,omitempty"`
+}
+
+// rotated returns the details of a RotateKey event: k rotated from material
+// version prev to its current one.
+func rotated(k *keys.Key, rotation string, prev uint32) *ServiceEventDetails {
+	d := &ServiceEventDetails{RotationType: rotation, KeyOrigin: k.Origin, PreviousKeyMaterialID: materialID(k.ID, prev), KeyID: k.ID}
+	if cur := k.Current(); cur != nil {
+		d.CurrentKeyMaterialID = materialID(k.ID, cur.ID)
+	}
+	return d
+}
+
+// currentID returns the ID of k's current material version, or 0.
+func currentID(k *keys.Key) uint32 {
+	if cur := k.Current(); cur != nil {
+		return cur.ID
+	}
+	return 0
+}
+
 // lifecycle is the Service's part for rotation, deletion and imported key
 // material.
 type lifecycle struct {
 	sched   *scheduler.Scheduler
-	onEvent func(name, keyARN string)
+	onEvent func(ServiceEvent)
 	// genRSA makes the RSA wrapping keys of GetParametersForImport. Tests
 	// replace it to reuse keys: RSA-4096 generation takes seconds.
 	genRSA func(bits int) (*rsa.PrivateKey, error)
@@ -123,10 +162,10 @@ func (s *Service) initLifecycle(cfg Config) {
 func (s *Service) Scheduler() *scheduler.Scheduler { return s.life.sched }
 
 // event reports a service event to the configured hook and the log.
-func (s *Service) event(ctx context.Context, name string, k *keys.Key) {
+func (s *Service) event(ctx context.Context, name string, k *keys.Key, details *ServiceEventDetails) {
 	s.log.InfoContext(ctx, "key lifecycle event", "event", name, "key", k.ARN())
 	if s.life.onEvent != nil {
-		s.life.onEvent(name, k.ARN())
+		s.life.onEvent(ServiceEvent{Name: name, KeyARN: k.ARN(), Details: details})
 	}
 }
 
@@ -241,10 +280,12 @@ func (s *Service) runRotate(ctx context.Context, job scheduler.Job) error {
 	}
 	defer clear(material)
 	now := s.timeNow()
+	var prev uint32
 	k, err := s.lifecycleTx(ctx, job, d.KeyID, func(tx store.Tx, k *keys.Key) (bool, error) {
 		if !k.RotationEnabled || k.NextRotation == nil || !k.NextRotation.Equal(job.Due) || k.State != keys.Enabled {
 			return false, nil // disabled, rescheduled, or paused
 		}
+		prev = currentID(k)
 		if err := s.rotateTo(k, material, "AUTOMATIC", now); err != nil {
 			return false, err
 		}
@@ -256,7 +297,7 @@ func (s *Service) runRotate(ctx context.Context, job scheduler.Job) error {
 		return err
 	}
 	if k != nil {
-		s.event(ctx, EventRotateKey, k)
+		s.event(ctx, EventRotateKey, k, rotated(k, "AUTOMATIC", prev))
 	}
 	return nil
 }
@@ -295,9 +336,10 @@ func (s *Service) runRotateOnDemand(ctx context.Context, job scheduler.Job) erro
 	}
 	defer clear(material)
 	now := s.timeNow()
-	rotated := false
+	done := false
+	var prev uint32
 	k, err := s.lifecycleTx(ctx, job, d.KeyID, func(tx store.Tx, k *keys.Key) (bool, error) {
-		rotated = false
+		done = false
 		if k.OnDemandStarted == nil {
 			return false, nil
 		}
@@ -305,24 +347,25 @@ func (s *Service) runRotateOnDemand(ctx context.Context, job scheduler.Job) erro
 		if k.State == keys.PendingDeletion || k.State == keys.PendingImport {
 			return true, nil // abandoned: the key cannot be used now
 		}
+		prev = currentID(k)
 		if k.Origin == keys.OriginExternal {
 			for i := range k.Versions {
 				if v := &k.Versions[i]; v.Pending {
 					t := now
 					v.Pending, v.Rotation, v.Rotated = false, "ON_DEMAND", &t
-					rotated = true
+					done = true
 				}
 			}
 			return true, nil
 		}
-		rotated = true
+		done = true
 		return true, s.rotateTo(k, material, "ON_DEMAND", now)
 	})
 	if err != nil {
 		return err
 	}
-	if rotated {
-		s.event(ctx, EventRotateKey, k)
+	if done {
+		s.event(ctx, EventRotateKey, k, rotated(k, "ON_DEMAND", prev))
 	}
 	return nil
 }
@@ -365,7 +408,7 @@ func (s *Service) runDelete(ctx context.Context, job scheduler.Job) error {
 		return err
 	}
 	if gone != nil {
-		s.event(ctx, EventDeleteKey, gone)
+		s.event(ctx, EventDeleteKey, gone, nil)
 	}
 	return nil
 }
@@ -452,7 +495,7 @@ func (s *Service) runExpireImport(ctx context.Context, job scheduler.Job) error 
 		return err
 	}
 	if k != nil {
-		s.event(ctx, EventDeleteExpiredKeyMaterial, k)
+		s.event(ctx, EventDeleteExpiredKeyMaterial, k, &ServiceEventDetails{KeyID: k.ID, KeyMaterialID: materialID(k.ID, d.Version)})
 	}
 	return nil
 }

@@ -31,7 +31,8 @@ type lifeEnv struct {
 
 	mu       sync.Mutex
 	events   []string
-	notReady error // what ServiceEventsReady answers
+	details  []*ServiceEventDetails // of events, in order
+	notReady error                  // what ServiceEventsReady answers
 }
 
 // rsaKeys caches wrapping keys across tests: generating RSA keys is slow.
@@ -66,10 +67,11 @@ func (e *lifeEnv) open(root []byte) *Service {
 	}
 	sched := scheduler.New(e.st, scheduler.Options{Clock: e.clk})
 	s, err := New(Config{Region: "us-east-1", Store: e.st, Wrapper: w, Scheduler: sched, Clock: e.clk,
-		OnServiceEvent: func(name, arn string) {
+		OnServiceEvent: func(ev ServiceEvent) {
 			e.mu.Lock()
 			defer e.mu.Unlock()
-			e.events = append(e.events, name+" "+arn)
+			e.events = append(e.events, ev.Name+" "+ev.KeyARN)
+			e.details = append(e.details, ev.Details)
 		},
 		ServiceEventsReady: func() error {
 			e.mu.Lock()
@@ -103,6 +105,12 @@ func (e *lifeEnv) eventList() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]string(nil), e.events...)
+}
+
+func (e *lifeEnv) detailList() []*ServiceEventDetails {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*ServiceEventDetails(nil), e.details...)
 }
 
 func (e *lifeEnv) createKey(req *CreateKeyRequest) *KeyMetadata {

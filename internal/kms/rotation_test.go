@@ -63,6 +63,10 @@ func TestAutomaticRotation(t *testing.T) {
 	if ev := e.eventList(); len(ev) != 1 || ev[0] != "RotateKey "+k.Arn {
 		t.Errorf("events = %q", ev)
 	}
+	want := ServiceEventDetails{RotationType: "AUTOMATIC", KeyOrigin: "AWS_KMS", PreviousKeyMaterialID: k.CurrentKeyMaterialId, CurrentKeyMaterialID: m.CurrentKeyMaterialId, KeyID: k.KeyId}
+	if d := e.detailList(); len(d) != 1 || d[0] == nil || *d[0] != want {
+		t.Errorf("event details = %+v, want %+v", d, want)
+	}
 }
 
 func TestRotationEvery90Days(t *testing.T) {
@@ -263,8 +267,13 @@ func TestRotateKeyOnDemand(t *testing.T) {
 	if len(l.Rotations) != 1 || l.Rotations[0].RotationType != "ON_DEMAND" {
 		t.Fatalf("rotations = %+v", l.Rotations)
 	}
-	if m := e.describe(k.KeyId); m.CurrentKeyMaterialId == k.CurrentKeyMaterialId {
+	m := e.describe(k.KeyId)
+	if m.CurrentKeyMaterialId == k.CurrentKeyMaterialId {
 		t.Error("CurrentKeyMaterialId unchanged by on-demand rotation")
+	}
+	want := ServiceEventDetails{RotationType: "ON_DEMAND", KeyOrigin: "AWS_KMS", PreviousKeyMaterialID: k.CurrentKeyMaterialId, CurrentKeyMaterialID: m.CurrentKeyMaterialId, KeyID: k.KeyId}
+	if d := e.detailList(); len(d) != 1 || d[0] == nil || *d[0] != want {
+		t.Errorf("event details = %+v, want %+v", d, want)
 	}
 	if _, err := e.decrypt(ct); err != nil {
 		t.Fatal(err)

@@ -70,7 +70,7 @@ type Config struct {
 	Clock scheduler.Clock
 	// OnServiceEvent, if set, is told of work the service does on its own
 	// (EventRotateKey, EventDeleteKey, EventDeleteExpiredKeyMaterial).
-	OnServiceEvent func(name, keyARN string)
+	OnServiceEvent func(ServiceEvent)
 	// ServiceEventsReady, if set, is asked before each lifecycle job. While it
 	// returns an error (the audit log cannot take records), the job is not
 	// done and the scheduler retries it later, so that no key is rotated or

@@ -203,9 +203,10 @@ type EncryptRequest struct {
 
 // EncryptResponse is the output of Encrypt.
 type EncryptResponse struct {
-	CiphertextBlob      []byte `json:"CiphertextBlob"`
-	KeyId               string `json:"KeyId"`
-	EncryptionAlgorithm string `json:"EncryptionAlgorithm"`
+	CiphertextBlob      []byte     `json:"CiphertextBlob"`
+	KeyId               string     `json:"KeyId"`
+	EncryptionAlgorithm string     `json:"EncryptionAlgorithm"`
+	Facts               `json:"-"` // KeyMaterialID
 }
 
 // Recipient is a Nitro Enclaves attestation target; Keyward has no enclaves.
@@ -291,8 +292,24 @@ type GenerateRandomResponse struct {
 	Plaintext []byte `json:"Plaintext"`
 }
 
-// Empty is the output of operations that return nothing.
-type Empty struct{}
+// Empty is the output of operations that return nothing, but for the
+// audit record.
+type Empty struct {
+	Facts `json:"-"`
+}
+
+// Facts are what an answer tells its audit record beyond the answer itself,
+// where AWS KMS logs more than it returns: the key an alias operation
+// affected, the key material an Encrypt used, the grant RetireGrant
+// retired. They are never sent to the client.
+type Facts struct {
+	KeyARN        string
+	KeyMaterialID string
+	GrantID       string
+}
+
+// AuditFacts returns the facts for the audit record.
+func (f *Facts) AuditFacts() *Facts { return f }
 
 // SignRequest is the input of Sign.
 type SignRequest struct {

@@ -9,20 +9,22 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/keyward/keyward/internal/arn"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/internal/arn"
 	"github.com/keyward/keyward/internal/audit"
 	"github.com/keyward/keyward/internal/awsapi"
 	"github.com/keyward/keyward/internal/keystore"
+	"github.com/keyward/keyward/internal/kms"
 	"github.com/keyward/keyward/internal/store"
 )
 
@@ -368,18 +370,22 @@ func (s *Server) auditReady() error {
 }
 
 // ServiceEvent records work the KMS core did on its own (RotateKey,
-// DeleteKey, DeleteExpiredKeyMaterial) as an AwsServiceEvent on keyARN. It
+// DeleteKey, DeleteExpiredKeyMaterial) as an AwsServiceEvent on its key. It
 // is kms.Config.OnServiceEvent. A record that cannot be written is logged:
 // the work is done already.
-func (s *Server) ServiceEvent(name, keyARN string) {
+func (s *Server) ServiceEvent(ev kms.ServiceEvent) {
 	if s.aud.api == nil {
-		s.log.Error("audit: service event before the server was assembled", "event", name, "key", keyARN)
+		s.log.Error("audit: service event before the server was assembled", "event", ev.Name, "key", ev.KeyARN)
 		return
+	}
+	var details json.RawMessage
+	if ev.Details != nil {
+		details, _ = json.Marshal(ev.Details)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.aud.api.ServiceEvent(ctx, name, keyARN, arn.Account(keyARN)); err != nil {
-		s.log.Error("audit: could not record service event", "event", name, "key", keyARN, "err", err)
+	if err := s.aud.api.ServiceEvent(ctx, ev.Name, ev.KeyARN, arn.Account(ev.KeyARN), details); err != nil {
+		s.log.Error("audit: could not record service event", "event", ev.Name, "key", ev.KeyARN, "err", err)
 	}
 }
 

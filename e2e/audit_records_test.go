@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/keyward/keyward/internal/audit"
+)
+
+// TestAuditRecordsAsAWSLogsThem drives one request of each kind through the
+// SDK and checks its record against what the AWS KMS developer guide's
+// example log entry for the operation shows (the "ct-<operation>" pages):
+// the defaults logged for omitted request fields, the key material in
+// additionalEventData, the key ARN added to responseElements, the alias and
+// key resources, the dates written as AWS writes them, and readOnly.
+func TestAuditRecordsAsAWSLogsThem(t *testing.T) {
+	e := start(t, "")
+	c := e.kms
+	var ids []string // request IDs, in order
+	id := func(m middleware.Metadata) {
+		r, _ := awsmiddleware.GetRequestIDMetadata(m)
+		ids = append(ids, r)
+	}
+
+	k1 := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
+	id(k1.ResultMetadata)
+	key1, arn1, mat1 := *k1.KeyMetadata.KeyId, *k1.KeyMetadata.Arn, *k1.KeyMetadata.CurrentKeyMaterialId
+	k2 := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
+	id(k2.ResultMetadata)
+	arn2 := *k2.KeyMetadata.Arn
+	ec := map[string]string{"Department": "Engineering"}
+	enc := must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: &key1, Plaintext: []byte("x"), EncryptionContext: ec}))
+	id(enc.ResultMetadata)
+	id(must[*kms.DecryptOutput](t)(c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})).ResultMetadata)
+	id(must[*kms.GenerateDataKeyOutput](t)(c.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: &key1, KeySpec: kmstypes.DataKeySpecAes256})).ResultMetadata)
+	id(must[*kms.ReEncryptOutput](t)(c.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: ec, DestinationKeyId: &arn2})).ResultMetadata)
+	id(must[*kms.GenerateRandomOutput](t)(c.GenerateRandom(ctx, &kms.GenerateRandomInput{NumberOfBytes: aws.Int32(16)})).ResultMetadata)
+	id(must[*kms.CreateAliasOutput](t)(c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/ExampleAlias"), TargetKeyId: &key1})).ResultMetadata)
+	id(must[*kms.UpdateAliasOutput](t)(c.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: aws.String("alias/ExampleAlias"), TargetKeyId: &arn2})).ResultMetadata)
+	id(must[*kms.DeleteAliasOutput](t)(c.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String("alias/ExampleAlias")})).ResultMetadata)
+	id(must[*kms.DisableKeyOutput](t)(c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: &key1})).ResultMetadata)
+	id(must[*kms.EnableKeyOutput](t)(c.EnableKey(ctx, &kms.EnableKeyInput{KeyId: &key1})).ResultMetadata)
+	id(must[*kms.EnableKeyRotationOutput](t)(c.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: &key1})).ResultMetadata)
+	id(must[*kms.DisableKeyRotationOutput](t)(c.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: &key1})).ResultMetadata)
+	id(must[*kms.TagResourceOutput](t)(c.TagResource(ctx, &kms.TagResourceInput{KeyId: &key1, Tags: []kmstypes.Tag{{TagKey: aws.String("k"), TagValue: aws.String("v")}}})).ResultMetadata)
+	grant := must[*kms.CreateGrantOutput](t)(c.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: &key1, GranteePrincipal: aws.String("arn:aws:iam::" + testAccount + ":root"),
+		Operations: []kmstypes.GrantOperation{kmstypes.GrantOperationDecrypt}}))
+	id(grant.ResultMetadata)
+	id(must[*kms.RetireGrantOutput](t)(c.RetireGrant(ctx, &kms.RetireGrantInput{GrantToken: grant.GrantToken})).ResultMetadata)
+	id(must[*kms.GetKeyPolicyOutput](t)(c.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: &key1})).ResultMetadata)
+	id(must[*kms.ScheduleKeyDeletionOutput](t)(c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: &key1, PendingWindowInDays: aws.Int32(7)})).ResultMetadata)
+	sk := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecEccNistP256, KeyUsage: kmstypes.KeyUsageTypeSignVerify}))
+	id(sk.ResultMetadata)
+	id(must[*kms.SignOutput](t)(c.Sign(ctx, &kms.SignInput{KeyId: sk.KeyMetadata.KeyId, Message: []byte("m"), SigningAlgorithm: kmstypes.SigningAlgorithmSpecEcdsaSha256})).ResultMetadata)
+	e.stop()
+
+	byID := map[string]*audit.Event{}
+	for _, ev := range trail(t, e.dataDir) {
+		byID[ev.RequestID] = ev
+	}
+	keyRes := func(arn string) audit.Resource {
+		return audit.Resource{AccountID: testAccount, Type: audit.ResourceTypeKey, ARN: arn}
+	}
+	aliasARN := "arn:aws:kms:" + testRegion + ":" + testAccount + ":alias/ExampleAlias"
+	humanDate := `"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} [AP]M"`
+	const skip = "" // not checked
+	tests := []struct {
+		op              string
+		req, resp, data string // exact JSON, or null; resp and data may be a regexp in /.../
+		readOnly        bool
+		resources       []audit.Resource
+	}{
+		{op: "CreateKey", req: `{"description":"","keyUsage":"ENCRYPT_DECRYPT","keySpec":"SYMMETRIC_DEFAULT","customerMasterKeySpec":"SYMMETRIC_DEFAULT","origin":"AWS_KMS","bypassPolicyLockoutSafetyCheck":false}`,
+			resp: `/"creationDate":` + humanDate + `/`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn2)}},
+		{op: "Encrypt", req: `{"keyId":"` + key1 + `","encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"Department":"Engineering"}}`,
+			resp: "null", data: `{"keyMaterialId":"` + mat1 + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
+		{op: "Decrypt", req: `{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"Department":"Engineering"}}`,
+			resp: "null", data: `{"keyMaterialId":"` + mat1 + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
+		{op: "GenerateDataKey", req: `{"keyId":"` + key1 + `","keySpec":"AES_256"}`, resp: "null", data: `{"keyMaterialId":"` + mat1 + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
+		{op: "ReEncrypt", req: `{"destinationKeyId":"` + arn2 + `","sourceEncryptionAlgorithm":"SYMMETRIC_DEFAULT","destinationEncryptionAlgorithm":"SYMMETRIC_DEFAULT","sourceEncryptionContext":{"Department":"Engineering"}}`,
+			resp: "null", data: `{"destinationKeyMaterialId":"` + *k2.KeyMetadata.CurrentKeyMaterialId + `","sourceKeyMaterialId":"` + mat1 + `"}`, readOnly: true,
+			resources: []audit.Resource{keyRes(arn1), keyRes(arn2)}},
+		{op: "GenerateRandom", req: "null", resp: "null", data: "null", readOnly: true},
+		{op: "CreateAlias", req: `{"aliasName":"alias/ExampleAlias","targetKeyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null",
+			resources: []audit.Resource{keyRes(arn1), keyRes(aliasARN)}},
+		{op: "UpdateAlias", req: `{"aliasName":"alias/ExampleAlias","targetKeyId":"` + arn2 + `"}`, resp: `{"keyId":"` + arn2 + `"}`, data: "null",
+			resources: []audit.Resource{keyRes(aliasARN), keyRes(arn2)}},
+		{op: "DeleteAlias", req: `{"aliasName":"alias/ExampleAlias"}`, resp: `{"keyId":"` + arn2 + `"}`, data: "null",
+			resources: []audit.Resource{keyRes(aliasARN), keyRes(arn2)}},
+		{op: "DisableKey", req: `{"keyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
+		{op: "EnableKey", req: `{"keyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
+		{op: "EnableKeyRotation", req: `{"keyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
+		{op: "DisableKeyRotation", req: `{"keyId":"` + key1 + `"}`, resp: "null", data: "null", resources: []audit.Resource{keyRes(arn1)}},
+		{op: "TagResource", req: `{"keyId":"` + key1 + `","tags":[{"tagKey":"k","tagValue":"v"}]}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
+		{op: "CreateGrant", req: skip, resp: `{"grantId":"` + *grant.GrantId + `","keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
+		{op: "RetireGrant", req: "null", resp: "null", data: `{"grantId":"` + *grant.GrantId + `"}`, resources: []audit.Resource{keyRes(arn1)}},
+		{op: "GetKeyPolicy", req: `{"keyId":"` + key1 + `","policyName":"default"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
+		{op: "ScheduleKeyDeletion", req: `{"keyId":"` + key1 + `","pendingWindowInDays":7}`,
+			resp: `/^\{"keyId":"` + regexp.QuoteMeta(arn1) + `","deletionDate":` + humanDate + `,"keyState":"PendingDeletion","pendingWindowInDays":7\}$/`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
+		{op: "CreateKey", req: `{"description":"","keyUsage":"SIGN_VERIFY","keySpec":"ECC_NIST_P256","customerMasterKeySpec":"ECC_NIST_P256","origin":"AWS_KMS","bypassPolicyLockoutSafetyCheck":false}`,
+			resp: skip, data: "null", resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
+		{op: "Sign", req: `{"keyId":"` + *sk.KeyMetadata.KeyId + `","signingAlgorithm":"ECDSA_SHA_256","messageType":"RAW"}`, resp: "null", data: "null", readOnly: true,
+			resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
+	}
+	if len(tests) != len(ids) {
+		t.Fatalf("%d cases for %d requests", len(tests), len(ids))
+	}
+	match := func(what, got, want string) {
+		t.Helper()
+		switch {
+		case want == skip:
+		case len(want) > 1 && want[0] == '/' && want[len(want)-1] == '/':
+			if !regexp.MustCompile(want[1 : len(want)-1]).MatchString(got) {
+				t.Errorf("%s = %s, want a match of %s", what, got, want)
+			}
+		case got != want:
+			t.Errorf("%s =\n %s\nwant\n %s", what, got, want)
+		}
+	}
+	for i, tt := range tests {
+		ev := byID[ids[i]]
+		if ev == nil || ev.EventName != tt.op || ev.ErrorCode != "" {
+			t.Errorf("request %d (%s): record %+v", i, tt.op, ev)
+			continue
+		}
+		match(tt.op+" requestParameters", string(orNull(ev.RequestParameters)), tt.req)
+		match(tt.op+" responseElements", string(orNull(ev.ResponseElements)), tt.resp)
+		match(tt.op+" additionalEventData", string(orNull(ev.AdditionalEventData)), tt.data)
+		if ev.ReadOnly != tt.readOnly {
+			t.Errorf("%s readOnly = %v, want %v", tt.op, ev.ReadOnly, tt.readOnly)
+		}
+		if !equalResources(ev.Resources, tt.resources) {
+			t.Errorf("%s resources = %+v, want %+v", tt.op, ev.Resources, tt.resources)
+		}
+	}
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	return b
+}
+
+func equalResources(a, b []audit.Resource) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
