@@ -342,3 +342,15 @@ func TestEveryRouteHasLoggableFields(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendQuoted: the record's hand-written JSON strings read back as
+// encoding/json reads them.
+func TestAppendQuoted(t *testing.T) {
+	for _, s := range []string{"", "arn:aws:kms:us-east-1:111122223333:key/1234", `q"b\s`, "\x00\x1f\n\t", "é ✓ \u2028", "bad \xff utf-8"} {
+		b := appendQuoted([]byte("x"), s)
+		var got string
+		if b[0] != 'x' || json.Unmarshal(b[1:], &got) != nil || got != strings.ToValidUTF8(s, "\ufffd") {
+			t.Errorf("appendQuoted(%q) = %s", s, b[1:])
+		}
+	}
+}
