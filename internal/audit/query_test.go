@@ -122,6 +122,7 @@ func TestRedact(t *testing.T) {
 			`{"destinationKeyId":"k","sourceEncryptionAlgorithm":"SYMMETRIC_DEFAULT","destinationEncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`},
 		{"Sign", `{"KeyId":"k","Message":"bQ==","SigningAlgorithm":"ECDSA_SHA_256"}`, true, `{"keyId":"k","signingAlgorithm":"ECDSA_SHA_256","messageType":"RAW"}`},
 		{"GetKeyPolicy", `{"KeyId":"k"}`, true, `{"keyId":"k","policyName":"default"}`},
+		{"ScheduleKeyDeletion", `{"KeyId":"k"}`, true, `{"keyId":"k","pendingWindowInDays":30}`},
 		{"GenerateRandom", `{"NumberOfBytes":16}`, true, ``},
 		{"RetireGrant", `{"GrantToken":"secret","KeyId":"k","GrantId":"g"}`, true, ``},
 		{"Decrypt", `{"Plaintext":"c2VjcmV0","KeyId":"k"}`, false, ``},

@@ -62,7 +62,7 @@ var loggable = map[string]struct {
 	"ListKeys":             {req: []string{"Limit", "Marker"}},
 	"EnableKey":            {req: []string{"KeyId"}},
 	"DisableKey":           {req: []string{"KeyId"}},
-	"ScheduleKeyDeletion":  {req: []string{"KeyId", "PendingWindowInDays"}, resp: []string{"KeyId", "DeletionDate", "KeyState", "PendingWindowInDays"}},
+	"ScheduleKeyDeletion":  {req: []string{"KeyId", "PendingWindowInDays"}, resp: []string{"KeyId", "DeletionDate", "KeyState", "PendingWindowInDays"}, def: [][2]string{{"PendingWindowInDays", "30"}}},
 	"CancelKeyDeletion":    {req: []string{"KeyId"}, resp: []string{"KeyId"}},
 	"UpdateKeyDescription": {req: []string{"KeyId", "Description"}},
 	"EnableKeyRotation":    {req: []string{"KeyId", "RotationPeriodInDays"}},
