@@ -148,8 +148,10 @@ func BenchmarkRequestParameters(b *testing.B) {
 
 // BenchmarkQueryBackwardSparse measures a LookupEvents-style search for an
 // event that only the oldest of 20,000 records matches: the whole trail is
-// read, and all but one record are passed over by the substring prefilter
-// (or, with a filter value that is not plain, decoded and matched).
+// read, and all but one record are passed over by the substring prefilter.
+// "escaped" filters on a value outside the ARN alphabet, which the
+// prefilter once left to a full decode of every record (18 µs a record
+// against 0.7 µs).
 func BenchmarkQueryBackwardSparse(b *testing.B) {
 	dir := b.TempDir()
 	l := openLog(b, dir, Options{InsecureSkipFsync: true})

@@ -113,14 +113,32 @@ func parseHashField(s []byte, prefix string, dst *[32]byte) ([]byte, error) {
 		return s, errMalformed
 	}
 	s = s[len(prefix):]
-	for _, c := range s[:64] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+	// One table lookup a digit, refusing upper case: every record read
+	// passes here twice (Query, QueryBackward, Verify, recovery), and
+	// checking and then decoding took a fifth of a sparse query's time.
+	for i := range dst {
+		hi, lo := hexValue[s[2*i]], hexValue[s[2*i+1]]
+		if hi|lo > 0xf {
 			return s, errMalformed
 		}
+		dst[i] = hi<<4 | lo
 	}
-	hex.Decode(dst[:], s[:64])
 	return s[64:], nil
 }
+
+// hexValue maps a lower-case hex digit to its value, anything else to 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+	}
+	return t
+}()
 
 func logName(firstSeq uint64, t time.Time) string {
 	return fmt.Sprintf("%s%020d-%s%s", logPrefix, firstSeq, t.UTC().Format(nameTime), logSuffix)

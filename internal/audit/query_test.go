@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -403,6 +404,37 @@ func TestQueryPrefilter(t *testing.T) {
 		}
 		if len(want) == 0 && f.EventName != "NoSuchThing" {
 			t.Errorf("filter %+v matches nothing: the case tests nothing", f)
+		}
+	}
+}
+
+// TestQueryEscapedValues: filter values that JSON escapes still find their
+// records, forward and backward, though the prefilter looks for them in
+// the encoded lines.
+func TestQueryEscapedValues(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	values := []string{"Zoë", `a"b\c`, "tab\there", "line\u2028sep", "ctl\x01", "plain"}
+	for i, v := range values {
+		e := encryptEvent(fmt.Sprint("req-", i))
+		e.UserIdentity.UserName = v
+		e.Resources = []Resource{{AccountID: "111122223333", Type: ResourceTypeKey, ARN: "arn:aws:kms:us-east-1:111122223333:alias/" + v}}
+		if err := l.Append(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range values {
+		for _, f := range []Filter{{Username: v}, {KeyID: "alias/" + v}} {
+			got := queryAll(t, dir, f)
+			var back []string
+			QueryBackward(dir, f, 0, func(_ uint64, e *Event) bool { back = append(back, e.RequestID); return true })
+			want := fmt.Sprint("req-", i)
+			if len(got) != 1 || got[0].RequestID != want || len(back) != 1 || back[0] != want {
+				t.Errorf("filter %+v: Query found %d, QueryBackward %v; want %s", f, len(got), back, want)
+			}
 		}
 	}
 }
