@@ -51,18 +51,45 @@ func Query(dir string, f Filter, fn func(*Event) bool) error {
 // with each record's sequence number: a reader that has seen the trail up
 // to some record reads only what came after it.
 func QueryAfter(dir string, f Filter, after uint64, fn func(seq uint64, e *Event) bool) error {
+	needles := f.needles()
+	return scanAfter(dir, f.Start, f.End, after, func(seq uint64, raw []byte) (bool, error) {
+		if !containsAll(raw, needles) {
+			return true, nil
+		}
+		var e Event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return false, fmt.Errorf("record %d: %w", seq, err)
+		}
+		return !f.Match(&e) || fn(seq, &e), nil
+	})
+}
+
+// ScanAfter calls fn with the sequence number and the JSON of each record
+// above after, in log order, until fn returns false: QueryAfter without
+// decoding, for a reader that needs a few fields of every record (see
+// Members) and would spend most of its time in encoding/json otherwise.
+// The JSON is valid only until fn returns.
+func ScanAfter(dir string, after uint64, fn func(seq uint64, event []byte) bool) error {
+	return scanAfter(dir, time.Time{}, time.Time{}, after, func(seq uint64, raw []byte) (bool, error) {
+		return fn(seq, raw), nil
+	})
+}
+
+// scanAfter reads the records above after of the files that can hold events
+// in [start, end] (zero: unbounded), calling fn with each until it returns
+// false or an error, which comes back marked ErrCorrupt.
+func scanAfter(dir string, start, end time.Time, after uint64, fn func(seq uint64, raw []byte) (bool, error)) error {
 	logs, err := listLogs(dir)
 	if err != nil {
 		return err
 	}
-	needles := f.needles()
 	for i, lf := range logs {
 		// File i holds records written from its creation until the next
 		// file's creation, numbered from its first up to the next file's.
-		if !f.End.IsZero() && lf.created.After(f.End.Add(querySlack)) {
+		if !end.IsZero() && lf.created.After(end.Add(querySlack)) {
 			return nil
 		}
-		if i+1 < len(logs) && (logs[i+1].firstSeq <= after+1 || !f.Start.IsZero() && logs[i+1].created.Before(f.Start)) {
+		if i+1 < len(logs) && (logs[i+1].firstSeq <= after+1 || !start.IsZero() && logs[i+1].created.Before(start)) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, lf.name))
@@ -87,14 +114,14 @@ func QueryAfter(dir string, f Filter, after uint64, fn func(seq uint64, e *Event
 			if err != nil {
 				return fmt.Errorf("%w: %s line %d: %v", ErrCorrupt, lf.name, line, err)
 			}
-			if r.Seq <= after || !containsAll(r.Event, needles) {
+			if r.Seq <= after {
 				continue
 			}
-			var e Event
-			if err := json.Unmarshal(r.Event, &e); err != nil {
+			more, err := fn(r.Seq, r.Event)
+			if err != nil {
 				return fmt.Errorf("%w: %s line %d: %v", ErrCorrupt, lf.name, line, err)
 			}
-			if f.Match(&e) && !fn(r.Seq, &e) {
+			if !more {
 				return nil
 			}
 		}

@@ -735,16 +735,64 @@ func (u *UsageIndex) Load(dir, logID string, snapshot []byte, now time.Time) (in
 		u.mu.Unlock()
 	}
 	read := 0
-	err := audit.QueryAfter(dir, audit.Filter{EventSource: sourceKMS}, after, func(_ uint64, e *audit.Event) bool {
+	var bad error
+	// A few fields of each record, picked out without decoding the rest:
+	// a start after a crash reads up to a save interval's worth of
+	// records, a minute of 10,000 requests a second, and a full decode
+	// took 23 µs a record (BenchmarkUsageIndexLoad).
+	err := audit.ScanAfter(dir, after, func(seq uint64, raw []byte) bool {
+		var source, name, typ, eventID, reqID, at, resources []byte
+		failed := false
+		if bad = audit.Members(raw, func(k, v []byte) {
+			switch string(k) {
+			case "eventSource":
+				source = v
+			case "eventName":
+				name = v
+			case "eventType":
+				typ = v
+			case "eventID":
+				eventID = v
+			case "requestID":
+				reqID = v
+			case "eventTime":
+				at = v
+			case "resources":
+				resources = v
+			case "errorCode":
+				failed = true
+			}
+		}); bad != nil {
+			bad = fmt.Errorf("%w: record %d: %v", audit.ErrCorrupt, seq, bad)
+			return false
+		}
+		if string(source) != `"`+sourceKMS+`"` {
+			return true
+		}
 		read++
+		t, err := time.Parse(time.RFC3339, jsonString(at))
+		if err != nil {
+			bad = fmt.Errorf("%w: record %d: eventTime: %v", audit.ErrCorrupt, seq, err)
+			return false
+		}
 		if start.IsZero() {
-			start = e.EventTime
+			start = t
 		}
-		if e.ErrorCode == "" && e.EventType == audit.TypeAPICall && kms.TrackedOperations[e.EventName] {
-			u.note(e.EventName, e.EventTime, e.EventID, e.RequestID, e.Resources)
+		op := jsonString(name)
+		if failed || string(typ) != `"`+audit.TypeAPICall+`"` || !kms.TrackedOperations[op] {
+			return true
 		}
+		var rs []audit.Resource
+		if err := json.Unmarshal(resources, &rs); err != nil && resources != nil {
+			bad = fmt.Errorf("%w: record %d: resources: %v", audit.ErrCorrupt, seq, err)
+			return false
+		}
+		u.note(op, t, jsonString(eventID), jsonString(reqID), rs)
 		return true
 	})
+	if err == nil {
+		err = bad
+	}
 	if err != nil {
 		return read, err
 	}

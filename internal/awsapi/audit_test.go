@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -352,5 +354,101 @@ func TestAppendQuoted(t *testing.T) {
 		if b[0] != 'x' || json.Unmarshal(b[1:], &got) != nil || got != strings.ToValidUTF8(s, "\ufffd") {
 			t.Errorf("appendQuoted(%q) = %s", s, b[1:])
 		}
+	}
+}
+
+// BenchmarkUsageIndexLoad measures what a start after a crash spends
+// re-reading the records logged since the index was last saved, per record
+// (Encrypts, each noted in the index).
+func BenchmarkUsageIndexLoad(b *testing.B) {
+	dir := b.TempDir()
+	_, priv, _ := ed25519.GenerateKey(nil)
+	l, err := audit.Open(dir, audit.Options{Signer: priv, InsecureSkipFsync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 20000
+	for i := range n {
+		arn := fmt.Sprintf("arn:aws:kms:us-east-1:111122223333:key/%08d-0000-4000-8000-000000000000", i%100)
+		err := l.Append(context.Background(), &audit.Event{EventSource: "kms.amazonaws.com", EventName: "Encrypt", AWSRegion: "us-east-1",
+			UserIdentity:    audit.UserIdentity{Type: "Root", ARN: "arn:aws:iam::111122223333:root", AccountID: "111122223333", AccessKeyID: "AKIAEXAMPLE"},
+			SourceIPAddress: "192.0.2.1", UserAgent: "aws-sdk-go-v2/1.41.0 os/linux lang/go#1.26 api/kms#1.62.4 m/E",
+			RequestParameters:   json.RawMessage(`{"keyId":"` + arn + `","encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"app":"bench"}}`),
+			AdditionalEventData: json.RawMessage(`{"keyMaterialId":"6088b3cfffeba09a133c16e45bfa6158f356585500433dac743e244835884a9b"}`),
+			RequestID:           fmt.Sprint("req-", i), ReadOnly: true, RecipientAccountID: "111122223333",
+			Resources: []audit.Resource{{AccountID: "111122223333", Type: audit.ResourceTypeKey, ARN: arn}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	id := l.ID()
+	l.Close()
+	for b.Loop() {
+		u := NewUsageIndex()
+		if read, err := u.Load(dir, id, nil, time.Now()); err != nil || read != n {
+			b.Fatalf("Load = %d, %v", read, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
+}
+
+// TestUsageIndexLoadMatchesQuery: Load, which picks a few fields out of
+// each record, builds the index that decoding every record with Query and
+// noting the tracked uses builds.
+func TestUsageIndexLoadMatchesQuery(t *testing.T) {
+	dir := t.TempDir()
+	_, priv, _ := ed25519.GenerateKey(nil)
+	l, err := audit.Open(dir, audit.Options{Signer: priv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(i int) string {
+		return fmt.Sprintf("arn:aws:kms:us-east-1:111122223333:key/%08d-0000-4000-8000-000000000000", i)
+	}
+	res := func(arns ...string) (rs []audit.Resource) {
+		for _, a := range arns {
+			rs = append(rs, audit.Resource{AccountID: "111122223333", Type: audit.ResourceTypeKey, ARN: a})
+		}
+		return rs
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i, ev := range []audit.Event{
+		{EventSource: "kms.amazonaws.com", EventName: "Encrypt", Resources: res(key(1))},
+		{EventSource: "kms.amazonaws.com", EventName: "Decrypt", ErrorCode: "InvalidCiphertextException", Resources: res(key(2))},
+		{EventSource: "iam.amazonaws.com", EventName: "CreateUser"},
+		{EventSource: "kms.amazonaws.com", EventName: "DescribeKey", Resources: res(key(3))},
+		{EventSource: "kms.amazonaws.com", EventName: "ReEncrypt", Resources: res(key(4), key(5)), UserAgent: "a \"quoted\" \u2028 agent"},
+		{EventSource: "kms.amazonaws.com", EventName: "RotateKey", EventType: audit.TypeServiceCall, Resources: res(key(6))},
+		{EventSource: "kms.amazonaws.com", EventName: "Sign", Resources: res(key(1))},
+		{EventSource: "kms.amazonaws.com", EventName: "GenerateDataKey", Resources: []audit.Resource{{Type: "AWS::KMS::Alias", ARN: "arn:aws:kms:us-east-1:111122223333:alias/x"}}},
+	} {
+		ev.EventTime = t0.Add(time.Duration(i) * time.Second)
+		ev.RequestID = fmt.Sprintf("req-%d-\u00e9", i)
+		ev.AWSRegion = "us-east-1"
+		if err := l.Append(context.Background(), &ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := l.ID()
+	l.Close()
+
+	want := NewUsageIndex()
+	var start time.Time
+	audit.Query(dir, audit.Filter{EventSource: "kms.amazonaws.com"}, func(e *audit.Event) bool {
+		if start.IsZero() {
+			start = e.EventTime
+		}
+		if e.ErrorCode == "" && e.EventType == audit.TypeAPICall && kms.TrackedOperations[e.EventName] {
+			want.note(e.EventName, e.EventTime, e.EventID, e.RequestID, e.Resources)
+		}
+		return true
+	})
+	got := NewUsageIndex()
+	read, err := got.Load(dir, id, nil, time.Now())
+	if err != nil || read != 7 {
+		t.Fatalf("Load = %d records, %v; want 7", read, err)
+	}
+	if !got.TrackingStart().Equal(start) || !reflect.DeepEqual(got.last, want.last) || len(got.last) != 3 {
+		t.Errorf("Load built start %v, %+v\nwant %v, %+v (3 keys)", got.TrackingStart(), got.last, start, want.last)
 	}
 }
