@@ -64,63 +64,21 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 	waitReserve(t, dir, 4<<20)
 	limitFileSize(t, p.cmd.Process.Pid, 1<<20)
 
-	var (
-		mu        sync.Mutex
-		succeeded []string // request IDs answered with success
-		firstErr  error
-		stop      = make(chan struct{})
-		once      sync.Once
-		wg        sync.WaitGroup
-	)
-	deadline := time.Now().Add(60 * time.Second)
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				out, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("audited or refused")})
-				mu.Lock()
-				if err == nil {
-					id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
-					succeeded = append(succeeded, id)
-				} else if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-				if err != nil {
-					once.Do(func() { close(stop) })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr == nil {
+	succeeded, _, failed := untilFailure(8, encryptCall(c, key))
+	if len(failed) == 0 {
 		t.Fatalf("%d Encrypts succeeded and none failed under a 1 MiB file size limit", len(succeeded))
 	}
-	wantInternal := func(what string, err error) {
-		t.Helper()
-		code, _ := apiErr(t, err)
-		var re *awshttp.ResponseError
-		if code != "KMSInternalException" || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusInternalServerError {
-			t.Errorf("%s after the audit log failed = %v, want KMSInternalException with HTTP 500", what, err)
-		}
-	}
-	wantInternal("the first failing Encrypt", firstErr)
+	firstErr := failed[0]
+	wantInternal(t, "the first failing Encrypt", firstErr)
 	t.Logf("%d Encrypts succeeded before the audit log failed", len(succeeded))
 
 	// Nothing succeeds unlogged afterwards, reads included.
 	_, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")})
-	wantInternal("Encrypt", err)
+	wantInternal(t, "Encrypt", err)
 	_, err = c.ListKeys(ctx, &kms.ListKeysInput{})
-	wantInternal("ListKeys", err)
+	wantInternal(t, "ListKeys", err)
 	_, err = c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("must not appear")})
-	wantInternal("CreateKey", err)
+	wantInternal(t, "CreateKey", err)
 
 	if code, body := get(t, p.url+"/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "audit log stopped") {
 		t.Errorf("/healthz after the audit log failed = %d %q, want 503 naming the audit log", code, body)
@@ -167,25 +125,7 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 	p2.cmd.Process.Signal(syscall.SIGTERM)
 	p2.cmd.Wait()
 
-	if out, err := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput(); err != nil {
-		t.Errorf("keyward audit verify after the failure and a restart: %v\n%s", err, out)
-	}
-	logged := map[string]bool{}
-	if err := audit.Query(server.DefaultAuditDir(dir), audit.Filter{}, func(e *audit.Event) bool {
-		logged[e.RequestID] = true
-		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
-	missing := 0
-	for _, id := range succeeded {
-		if !logged[id] {
-			missing++
-		}
-	}
-	if missing > 0 {
-		t.Errorf("%d of %d requests answered with success have no audit record", missing, len(succeeded))
-	}
+	verifyTrailHolds(t, dir, succeeded)
 }
 
 // waitReserve waits until the live audit log file of the server in dir is
@@ -238,55 +178,8 @@ func TestAuditDiskFullRefusesNewRequests(t *testing.T) {
 
 	limitFileSize(t, p.cmd.Process.Pid, 8<<20)
 
-	var (
-		mu        sync.Mutex
-		succeeded []string                      // request IDs answered with success
-		created   = map[string]bool{*key: true} // keys CreateKey answered with
-		failed    []error
-		stop      = make(chan struct{})
-		once      sync.Once
-		wg        sync.WaitGroup
-	)
-	deadline := time.Now().Add(60 * time.Second)
-	worker := func(call func() (string, string, error)) {
-		defer wg.Done()
-		for time.Now().Before(deadline) {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			id, made, err := call()
-			mu.Lock()
-			if err == nil {
-				succeeded = append(succeeded, id)
-				if made != "" {
-					created[made] = true
-				}
-			} else {
-				failed = append(failed, err)
-			}
-			mu.Unlock()
-			if err != nil {
-				once.Do(func() { close(stop) })
-				return
-			}
-		}
-	}
-	for range 7 {
-		wg.Add(1)
-		go worker(func() (string, string, error) {
-			out, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("audited or refused")})
-			if err != nil {
-				return "", "", err
-			}
-			id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
-			return id, "", nil
-		})
-	}
 	// Few keys, so that the key store stays far below the limit.
-	wg.Add(1)
-	go worker(func() (string, string, error) {
+	createKey := func() (string, string, error) {
 		time.Sleep(20 * time.Millisecond)
 		out, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("made while the disk filled")})
 		if err != nil {
@@ -294,28 +187,24 @@ func TestAuditDiskFullRefusesNewRequests(t *testing.T) {
 		}
 		id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 		return id, *out.KeyMetadata.KeyId, nil
-	})
-	wg.Wait()
+	}
+	succeeded, made, failed := untilFailure(7, encryptCall(c, key), createKey)
+	created := map[string]bool{*key: true} // keys CreateKey answered with
+	for _, k := range made {
+		created[k] = true
+	}
 	if len(failed) == 0 {
 		t.Fatalf("%d requests succeeded and none failed under an 8 MiB file size limit", len(succeeded))
 	}
-	wantInternal := func(what string, err error) {
-		t.Helper()
-		code, _ := apiErr(t, err)
-		var re *awshttp.ResponseError
-		if code != "KMSInternalException" || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusInternalServerError {
-			t.Errorf("%s with the disk full = %v, want KMSInternalException with HTTP 500", what, err)
-		}
-	}
 	for _, err := range failed {
-		wantInternal("a request", err)
+		wantInternal(t, "a request with the disk full", err)
 	}
 	t.Logf("%d requests succeeded (%d keys made) before the disk filled; %d failed", len(succeeded), len(created)-1, len(failed))
 
 	_, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")})
-	wantInternal("Encrypt", err)
+	wantInternal(t, "Encrypt with the disk full", err)
 	_, err = c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("must not appear")})
-	wantInternal("CreateKey", err)
+	wantInternal(t, "CreateKey with the disk full", err)
 	if code, body := get(t, p.url+"/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "out of disk space") {
 		t.Errorf("/healthz with the disk full = %d %q, want 503 naming the disk space", code, body)
 	}
@@ -369,8 +258,84 @@ func TestAuditDiskFullRefusesNewRequests(t *testing.T) {
 	p2.cmd.Process.Signal(syscall.SIGTERM)
 	p2.cmd.Wait()
 
+	verifyTrailHolds(t, dir, succeeded)
+}
+
+// untilFailure runs n workers calling the first call, and one more for
+// each further call, until a call fails or a minute has passed. A call
+// returns the request ID of a success and what it made, if anything. It
+// returns the request IDs of the successes, what they made, and the
+// failures: one for each worker that stopped on one.
+func untilFailure(n int, calls ...func() (id, made string, err error)) (succeeded, made []string, failed []error) {
+	var (
+		mu   sync.Mutex
+		stop = make(chan struct{})
+		once sync.Once
+		wg   sync.WaitGroup
+	)
+	deadline := time.Now().Add(60 * time.Second)
+	work := func(call func() (string, string, error)) {
+		defer wg.Done()
+		for time.Now().Before(deadline) {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id, m, err := call()
+			mu.Lock()
+			if err == nil {
+				succeeded = append(succeeded, id)
+				if m != "" {
+					made = append(made, m)
+				}
+			} else {
+				failed = append(failed, err)
+			}
+			mu.Unlock()
+			if err != nil {
+				once.Do(func() { close(stop) })
+				return
+			}
+		}
+	}
+	for i := range n + len(calls) - 1 {
+		wg.Add(1)
+		go work(calls[max(0, i-n+1)])
+	}
+	wg.Wait()
+	return succeeded, made, failed
+}
+
+// encryptCall is an untilFailure call: an Encrypt under key.
+func encryptCall(c *kms.Client, key *string) func() (string, string, error) {
+	return func() (string, string, error) {
+		out, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("audited or refused")})
+		if err != nil {
+			return "", "", err
+		}
+		id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+		return id, "", nil
+	}
+}
+
+// wantInternal checks that err is what a request gets when its record
+// cannot be written: KMSInternalException with HTTP 500.
+func wantInternal(t *testing.T, what string, err error) {
+	t.Helper()
+	code, _ := apiErr(t, err)
+	var re *awshttp.ResponseError
+	if code != "KMSInternalException" || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusInternalServerError {
+		t.Errorf("%s = %v, want KMSInternalException with HTTP 500", what, err)
+	}
+}
+
+// verifyTrailHolds checks, once the server in dir has stopped, that its
+// trail verifies and holds a record of each request in succeeded.
+func verifyTrailHolds(t *testing.T, dir string, succeeded []string) {
+	t.Helper()
 	if out, err := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput(); err != nil {
-		t.Errorf("keyward audit verify after the disk filled: %v\n%s", err, out)
+		t.Errorf("keyward audit verify: %v\n%s", err, out)
 	}
 	logged := map[string]bool{}
 	if err := audit.Query(server.DefaultAuditDir(dir), audit.Filter{}, func(e *audit.Event) bool {
