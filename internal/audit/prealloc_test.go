@@ -21,20 +21,10 @@ func TestPreallocation(t *testing.T) {
 	logs := listFiles(t, dir, logPrefix)
 	live := filepath.Join(dir, logs[len(logs)-1])
 	end := recordsEnd(t, live)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitUntil(t, "zeros are preallocated", func() bool {
 		st, err := os.Stat(live)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Size() >= end+fillAhead/2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("live file is %d bytes with %d of records; no zeros were preallocated", st.Size(), end)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil && st.Size() >= end+fillAhead/2
+	})
 	if got := len(queryAll(t, dir, Filter{})); got != 5 {
 		t.Errorf("Query on the live log found %d records, want 5", got)
 	}
@@ -152,13 +142,10 @@ func TestVerifyAfterCrashWithZeros(t *testing.T) {
 	appendN(t, l, 0, 4)
 	logs := listFiles(t, dir, logPrefix)
 	live := filepath.Join(dir, logs[len(logs)-1])
-	deadline := time.Now().Add(5 * time.Second)
-	for st, _ := os.Stat(live); st.Size() == recordsEnd(t, live); st, _ = os.Stat(live) {
-		if time.Now().After(deadline) {
-			t.Fatal("no zeros were preallocated")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, "zeros are preallocated", func() bool {
+		st, err := os.Stat(live)
+		return err == nil && st.Size() > recordsEnd(t, live)
+	})
 	crash(t, l)
 	rep := mustVerify(t, dir)
 	if rep.LastSeq != 4 || rep.TornTail != "" || len(rep.Problems) != 0 {
