@@ -21,6 +21,8 @@ import (
 
 	"github.com/keyward/keyward/internal/audit"
 	"github.com/keyward/keyward/internal/server"
+	"github.com/keyward/keyward/internal/store"
+	"github.com/keyward/keyward/internal/store/bolt"
 )
 
 // limitFileSize caps the size of the files process pid may write
@@ -64,13 +66,17 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 	waitReserve(t, dir, 4<<20)
 	limitFileSize(t, p.cmd.Process.Pid, 1<<20)
 
-	succeeded, _, failed := untilFailure(8, encryptCall(c, key))
+	// Keys are made throughout: a CreateKey under way when the log fails
+	// takes effect though its record cannot be written, and its client gets
+	// KMSInternalException; the server keeps the record for the next start.
+	succeeded, _, failed := untilFailure(5, encryptCall(c, key), createKeyCall(c, 0), createKeyCall(c, 0), createKeyCall(c, 0))
 	if len(failed) == 0 {
-		t.Fatalf("%d Encrypts succeeded and none failed under a 1 MiB file size limit", len(succeeded))
+		t.Fatalf("%d requests succeeded and none failed under a 1 MiB file size limit", len(succeeded))
 	}
-	firstErr := failed[0]
-	wantInternal(t, "the first failing Encrypt", firstErr)
-	t.Logf("%d Encrypts succeeded before the audit log failed", len(succeeded))
+	for _, err := range failed {
+		wantInternal(t, "a request when the audit log failed", err)
+	}
+	t.Logf("%d requests succeeded before the audit log failed; %d failed", len(succeeded), len(failed))
 
 	// Nothing succeeds unlogged afterwards, reads included.
 	_, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")})
@@ -116,16 +122,33 @@ func TestAuditWriteFailureFailsClosed(t *testing.T) {
 	if code, body := get(t, p2.url+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz after the restart = %d %q", code, body)
 	}
-	for _, k := range must[*kms.ListKeysOutput](t)(c2.ListKeys(ctx, &kms.ListKeysInput{})).Keys {
+	var keyARNs []string
+	for _, k := range must[*kms.ListKeysOutput](t)(c2.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1000)})).Keys {
 		d := must[*kms.DescribeKeyOutput](t)(c2.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})).KeyMetadata
 		if aws.ToString(d.Description) == "must not appear" {
 			t.Errorf("CreateKey refused with KMSInternalException after the audit log failed made key %s anyway", *k.KeyId)
 		}
+		keyARNs = append(keyARNs, *k.KeyArn)
 	}
+	t.Logf("%d records kept while the log failed were added at the restart", strings.Count(p2.log(), "added to the trail the record"))
 	p2.cmd.Process.Signal(syscall.SIGTERM)
 	p2.cmd.Wait()
 
 	verifyTrailHolds(t, dir, succeeded)
+	// Every key that exists was recorded as made, the keys whose CreateKey
+	// was under way when the log failed included.
+	made := map[string]bool{}
+	audit.Query(server.DefaultAuditDir(dir), audit.Filter{EventName: "CreateKey"}, func(e *audit.Event) bool {
+		if e.ErrorCode == "" && len(e.Resources) == 1 {
+			made[e.Resources[0].ARN] = true
+		}
+		return true
+	})
+	for _, arn := range keyARNs {
+		if !made[arn] {
+			t.Errorf("key %s exists but the trail has no record of its CreateKey", arn)
+		}
+	}
 }
 
 // waitReserve waits until the live audit log file of the server in dir is
@@ -178,17 +201,7 @@ func TestAuditDiskFullRefusesNewRequests(t *testing.T) {
 
 	limitFileSize(t, p.cmd.Process.Pid, 8<<20)
 
-	// Few keys, so that the key store stays far below the limit.
-	createKey := func() (string, string, error) {
-		time.Sleep(20 * time.Millisecond)
-		out, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("made while the disk filled")})
-		if err != nil {
-			return "", "", err
-		}
-		id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
-		return id, *out.KeyMetadata.KeyId, nil
-	}
-	succeeded, made, failed := untilFailure(7, encryptCall(c, key), createKey)
+	succeeded, made, failed := untilFailure(7, encryptCall(c, key), createKeyCall(c, 20*time.Millisecond))
 	created := map[string]bool{*key: true} // keys CreateKey answered with
 	for _, k := range made {
 		created[k] = true
@@ -319,6 +332,20 @@ func encryptCall(c *kms.Client, key *string) func() (string, string, error) {
 	}
 }
 
+// createKeyCall is an untilFailure call: a CreateKey after a pause, which
+// keeps the key store small under a file size limit.
+func createKeyCall(c *kms.Client, pause time.Duration) func() (string, string, error) {
+	return func() (string, string, error) {
+		time.Sleep(pause)
+		out, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("made while the log failed")})
+		if err != nil {
+			return "", "", err
+		}
+		id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+		return id, *out.KeyMetadata.KeyId, nil
+	}
+}
+
 // wantInternal checks that err is what a request gets when its record
 // cannot be written: KMSInternalException with HTTP 500.
 func wantInternal(t *testing.T, what string, err error) {
@@ -353,4 +380,38 @@ func verifyTrailHolds(t *testing.T, dir string, succeeded []string) {
 	if missing > 0 {
 		t.Errorf("%d of %d requests answered with success have no audit record", missing, len(succeeded))
 	}
+}
+
+// TestForgedKeptRecordIgnored: a record planted in the store where the
+// server keeps the records of requests that took effect while its audit log
+// failed is not added to the trail, since it is not wrapped under the root
+// key; the server says so and starts.
+func TestForgedKeptRecordIgnored(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+
+	st, err := bolt.Open(filepath.Join(dir, "keyward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := `{"eventVersion":"1.11","eventSource":"kms.amazonaws.com","eventName":"DisableKey","requestID":"forged-request"}`
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.Put("audit-unrecorded/00000000000000000001-x", []byte(forged)) }); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	p2 := startProc(t, dir)
+	if log := p2.log(); !strings.Contains(log, "does not unwrap under the root key") {
+		t.Errorf("the server did not report the planted record:\n%s", log)
+	}
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	p2.cmd.Wait()
+	audit.Query(server.DefaultAuditDir(dir), audit.Filter{}, func(e *audit.Event) bool {
+		if e.RequestID == "forged-request" {
+			t.Errorf("the planted record is in the trail: %+v", e)
+		}
+		return true
+	})
 }

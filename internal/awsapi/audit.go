@@ -46,6 +46,11 @@ type AuditConfig struct {
 	// Usage, if set, learns every successful cryptographic operation, for
 	// GetKeyLastUsage.
 	Usage *UsageIndex
+	// Unrecorded, if set, keeps the record of a request that took effect
+	// (it succeeded and is not read-only) when Append failed, the log
+	// having stopped while the request ran, for the owner to add to the
+	// trail once it can. The client still gets KMSInternalException.
+	Unrecorded func(ctx context.Context, e *audit.Event) error
 }
 
 // Event sources, as CloudTrail names the services.
@@ -344,6 +349,14 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 	if err != nil {
 		// The record may not be durable, so the answer must not leave.
 		h.aud.logFailure(h.log, reqID, name, err)
+		if ok && !ev.ReadOnly && h.aud.unrecorded != nil {
+			// But the request took effect: keep its record for the trail.
+			if kerr := h.aud.unrecorded(context.Background(), &ev); kerr != nil {
+				h.log.Error("audit: a request took effect, and its record could be neither appended nor kept", "id", reqID, "op", name, "err", kerr)
+			} else {
+				h.log.Warn("audit: a request took effect while the audit log failed; its record is kept for the next start to add to the trail", "id", reqID, "op", name)
+			}
+		}
 		clear(x.w.Header())
 		x.w.Header().Set("x-amzn-RequestId", reqID)
 		return h.writeUnrecorded(x.w, r, reqID, name, query, source)
@@ -385,10 +398,11 @@ func (h *Handler) ServiceEvent(ctx context.Context, name, keyARN, account string
 
 // auditor is the Handler's audit state.
 type auditor struct {
-	region string
-	log    *audit.Log
-	dir    string
-	usage  *UsageIndex
+	region     string
+	log        *audit.Log
+	dir        string
+	usage      *UsageIndex
+	unrecorded func(context.Context, *audit.Event) error
 
 	lastStopLine atomic.Int64  // when logFailure last logged a stopped log (unix ns)
 	unlogged     atomic.Uint64 // refusals since that line
@@ -881,7 +895,8 @@ func (h *Handler) writeUnrecorded(w http.ResponseWriter, r *http.Request, reqID,
 // request already past the check when the disk fills writes its record
 // into that reserve; see audit/prealloc.go). A write error is different:
 // a request past the check when the log stops still takes effect, and its
-// client gets KMSInternalException, as after any internal error.
+// client gets KMSInternalException, as after any internal error; its record
+// goes to AuditConfig.Unrecorded, for the trail at the next start.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, reqID, op string, err error) (int, string) {
 	h.aud.logFailure(h.log, reqID, op, err)
 	return h.writeUnrecorded(w, r, reqID, op, isQuery(r), querySource(op, nil))

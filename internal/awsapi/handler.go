@@ -55,7 +55,7 @@ func New(cfg Config) *Handler {
 		l = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{kms: cfg.KMS, dir: cfg.Directory, verifier: cfg.Verifier, maxSkew: cfg.MaxSkew, log: l}
-	h.aud = auditor{log: cfg.Audit.Log, dir: cfg.Audit.Dir, usage: cfg.Audit.Usage}
+	h.aud = auditor{log: cfg.Audit.Log, dir: cfg.Audit.Dir, usage: cfg.Audit.Usage, unrecorded: cfg.Audit.Unrecorded}
 	if cfg.KMS != nil {
 		h.aud.region = cfg.KMS.Region()
 	}

@@ -252,6 +252,11 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 		s.log.Warn("audit log recovered after an unclean shutdown: an unacknowledged torn record was cut off and recorded in a signed digest",
 			"file", r.File, "offset", r.Offset, "bytes", r.Bytes, "records", r.Records)
 	}
+	s.aud.root = root
+	if err := s.replayUnrecorded(ctx, l); err != nil {
+		l.Close()
+		return nil, err
+	}
 	start := time.Now()
 	read, err := s.aud.usage.Load(dir, l.ID(), snapshot, start)
 	if err != nil {
@@ -259,7 +264,7 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 		return nil, fmt.Errorf("--audit-dir: read the trail for GetKeyLastUsage: %w", err)
 	}
 	s.log.Info("audit trail indexed for GetKeyLastUsage", "records_read", read, "dur", time.Since(start).Round(time.Millisecond))
-	s.aud.log, s.aud.root = l, root
+	s.aud.log = l
 	s.startUsageSaver(l)
 	return l, nil
 }
@@ -336,6 +341,65 @@ func (s *Server) saveUsageSnapshot(l *audit.Log) (uint64, error) {
 		return 0, err
 	}
 	return seq, s.store.Update(context.Background(), func(tx store.Tx) error { return tx.Put(usageStoreName, wrapped) })
+}
+
+// Records of requests that took effect while the audit log failed (a write
+// error stops it; the requests already past their check then run to the
+// end) are kept in the store, wrapped under the root key so that nobody
+// holding the store alone can add records to the trail, and appended at the
+// next start, before the server serves. See awsapi.AuditConfig.Unrecorded.
+const unrecordedPrefix = "audit-unrecorded/"
+
+var unrecordedAAD = []byte("keyward audit unrecorded record v1")
+
+// keepUnrecorded keeps e, the record of a request that took effect, whose
+// Append failed.
+func (s *Server) keepUnrecorded(ctx context.Context, e *audit.Event) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	wrapped, err := s.aud.root.Wrap(b, unrecordedAAD)
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("%s%020d-%s", unrecordedPrefix, time.Now().UnixNano(), e.EventID)
+	return s.store.Update(ctx, func(tx store.Tx) error { return tx.Put(name, wrapped) })
+}
+
+// replayUnrecorded appends the records keepUnrecorded kept, oldest first,
+// and forgets each once it is durable. A kept record that does not unwrap
+// is left in the store and reported: it was not made by this server.
+func (s *Server) replayUnrecorded(ctx context.Context, l *audit.Log) error {
+	var kept []store.Entry
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		kept, err = tx.List(unrecordedPrefix, "", 0)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("audit: read the records kept while the log failed: %w", err)
+	}
+	for _, k := range kept {
+		b, err := s.aud.root.Unwrap(k.Value, unrecordedAAD)
+		if err != nil {
+			s.log.Error("audit: a record kept in the store for the trail does not unwrap under the root key; left in place", "key", k.Key, "err", err)
+			continue
+		}
+		var e audit.Event
+		if err := json.Unmarshal(b, &e); err != nil {
+			return fmt.Errorf("audit: kept record %s: %w", k.Key, err)
+		}
+		if err := l.Append(ctx, &e); err != nil {
+			return fmt.Errorf("audit: append the record kept as %s: %w", k.Key, err)
+		}
+		if err := s.store.Update(ctx, func(tx store.Tx) error { return tx.Delete(k.Key) }); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		s.log.Warn("audit: added to the trail the record of a request that took effect while the audit log failed",
+			"event", e.EventName, "request_id", e.RequestID, "event_time", e.EventTime)
+	}
+	return nil
 }
 
 // closeAudit closes the audit log: it writes every queued record and a

@@ -100,7 +100,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.aud.api = awsapi.New(awsapi.Config{KMS: svc, Directory: dir, Verifier: verifier, MaxSkew: cfg.MaxSkew, Logger: log,
-		Audit: awsapi.AuditConfig{Log: alog, Dir: cfg.auditDir(), Usage: s.aud.usage}})
+		Audit: awsapi.AuditConfig{Log: alog, Dir: cfg.auditDir(), Usage: s.aud.usage, Unrecorded: s.keepUnrecorded}})
 	s.handler = s.aud.api
 	s.http = &http.Server{
 		Handler:           s.handler,
