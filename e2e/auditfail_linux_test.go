@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/internal/audit"
+	"github.com/keyward/keyward/internal/keystore"
 	"github.com/keyward/keyward/internal/server"
 	"github.com/keyward/keyward/internal/store"
 	"github.com/keyward/keyward/internal/store/bolt"
@@ -414,4 +416,88 @@ func TestForgedKeptRecordIgnored(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestKeptRecordReplayedOnce: a kept record whose event is in the trail
+// already, as after a crash between its append at a start and its removal
+// from the store, is forgotten at the next start without a second copy in
+// the trail, and so is a copy of it under another name.
+func TestKeptRecordReplayedOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+	c := newClient(p.url, akid, secret, testRegion)
+	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+
+	auditDir := server.DefaultAuditDir(dir)
+	var created *audit.Event
+	audit.Query(auditDir, audit.Filter{EventName: "CreateKey"}, func(e *audit.Event) bool { created = e; return false })
+	if created == nil {
+		t.Fatal("no CreateKey record")
+	}
+	// The server keeps the eventTime it made, finer than the second the
+	// trail writes.
+	created.EventTime = created.EventTime.Add(700 * time.Millisecond)
+	// Keep it as the server keeps a record whose append failed: wrapped
+	// under the root key, with the AAD of internal/server's unrecordedAAD.
+	root, _, err := keystore.OpenSoft(filepath.Join(dir, "root.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := root.Wrap(b, []byte("keyward audit unrecorded record v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := bolt.Open(filepath.Join(dir, "keyward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := []string{"audit-unrecorded/00000000000000000001-" + created.EventID, "audit-unrecorded/00000000000000000002-copy"}
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		for _, name := range kept {
+			if err := tx.Put(name, wrapped); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	p2 := startProc(t, dir)
+	c2 := newClient(p2.url, akid, secret, testRegion)
+	must[*kms.DescribeKeyOutput](t)(c2.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: key.KeyId}))
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	p2.cmd.Wait()
+	if n := strings.Count(p2.log(), "was in the trail already"); n != len(kept) {
+		t.Errorf("the server reported %d kept records as in the trail already, want %d:\n%s", n, len(kept), p2.log())
+	}
+	copies := 0
+	audit.Query(auditDir, audit.Filter{EventID: created.EventID}, func(*audit.Event) bool { copies++; return true })
+	if copies != 1 {
+		t.Errorf("the trail holds %d records with eventID %s, want 1", copies, created.EventID)
+	}
+	st, err = bolt.Open(filepath.Join(dir, "keyward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.View(ctx, func(tx store.Tx) error {
+		left, err := tx.List("audit-unrecorded/", "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) > 0 {
+			t.Errorf("%d kept records left in the store after the start", len(left))
+		}
+		return nil
+	})
+	verifyTrailHolds(t, dir, nil)
 }

@@ -369,8 +369,12 @@ func (s *Server) keepUnrecorded(ctx context.Context, e *audit.Event) error {
 
 // replayUnrecorded appends the records keepUnrecorded kept, oldest first,
 // and forgets each once it is durable. A kept record that does not unwrap
-// is left in the store and reported: it was not made by this server.
+// is left in the store and reported: it was not made by this server. One
+// whose event is in the trail already (a crash between its append and its
+// removal here, or a copy of it under another name) is forgotten without
+// being appended again, so that no event is in the trail twice.
 func (s *Server) replayUnrecorded(ctx context.Context, l *audit.Log) error {
+	dir := s.cfg.auditDir()
 	var kept []store.Entry
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -390,16 +394,43 @@ func (s *Server) replayUnrecorded(ctx context.Context, l *audit.Log) error {
 		if err := json.Unmarshal(b, &e); err != nil {
 			return fmt.Errorf("audit: kept record %s: %w", k.Key, err)
 		}
-		if err := l.Append(ctx, &e); err != nil {
-			return fmt.Errorf("audit: append the record kept as %s: %w", k.Key, err)
+		logged, err := inTrail(dir, &e)
+		if err != nil {
+			return fmt.Errorf("audit: look for the record kept as %s in the trail: %w", k.Key, err)
+		}
+		if !logged {
+			if err := l.Append(ctx, &e); err != nil {
+				return fmt.Errorf("audit: append the record kept as %s: %w", k.Key, err)
+			}
 		}
 		if err := s.store.Update(ctx, func(tx store.Tx) error { return tx.Delete(k.Key) }); err != nil {
 			return fmt.Errorf("audit: %w", err)
+		}
+		if logged {
+			s.log.Warn("audit: a record kept while the audit log failed was in the trail already; forgotten",
+				"event", e.EventName, "request_id", e.RequestID, "event_id", e.EventID)
+			continue
 		}
 		s.log.Warn("audit: added to the trail the record of a request that took effect while the audit log failed",
 			"event", e.EventName, "request_id", e.RequestID, "event_time", e.EventTime)
 	}
 	return nil
+}
+
+// inTrail reports whether the trail in dir holds e's event. Only records
+// appended since e's eventTime can be it, so only the files written since
+// then are read: after a write failure, the few since it. The trail writes
+// eventTime to the second, e has it to the nanosecond.
+func inTrail(dir string, e *audit.Event) (bool, error) {
+	if e.EventID == "" {
+		return false, nil // every record the server makes has one
+	}
+	found := false
+	err := audit.QueryBackward(dir, audit.Filter{EventID: e.EventID, Start: e.EventTime.Truncate(time.Second)}, 0, func(uint64, *audit.Event) bool {
+		found = true
+		return false
+	})
+	return found, err
 }
 
 // closeAudit closes the audit log: it writes every queued record and a
