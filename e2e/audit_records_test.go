@@ -54,6 +54,7 @@ func TestAuditRecordsAsAWSLogsThem(t *testing.T) {
 	id(grant.ResultMetadata)
 	id(must[*kms.RetireGrantOutput](t)(c.RetireGrant(ctx, &kms.RetireGrantInput{GrantToken: grant.GrantToken})).ResultMetadata)
 	id(must[*kms.GetKeyPolicyOutput](t)(c.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: &key1})).ResultMetadata)
+	id(must[*kms.GetKeyLastUsageOutput](t)(c.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: &key1})).ResultMetadata)
 	id(must[*kms.ScheduleKeyDeletionOutput](t)(c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: &key1, PendingWindowInDays: aws.Int32(7)})).ResultMetadata)
 	sk := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecEccNistP256, KeyUsage: kmstypes.KeyUsageTypeSignVerify}))
 	id(sk.ResultMetadata)
@@ -102,6 +103,7 @@ func TestAuditRecordsAsAWSLogsThem(t *testing.T) {
 		{op: "CreateGrant", req: skip, resp: `{"grantId":"` + *grant.GrantId + `","keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
 		{op: "RetireGrant", req: "null", resp: "null", data: `{"grantId":"` + *grant.GrantId + `"}`, resources: []audit.Resource{keyRes(arn1)}},
 		{op: "GetKeyPolicy", req: `{"keyId":"` + key1 + `","policyName":"default"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
+		{op: "GetKeyLastUsage", req: `{"keyId":"` + key1 + `"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
 		{op: "ScheduleKeyDeletion", req: `{"keyId":"` + key1 + `","pendingWindowInDays":7}`,
 			resp: `/^\{"keyId":"` + regexp.QuoteMeta(arn1) + `","deletionDate":` + humanDate + `,"keyState":"PendingDeletion","pendingWindowInDays":7\}$/`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
 		{op: "CreateKey", req: `{"description":"","keyUsage":"SIGN_VERIFY","keySpec":"ECC_NIST_P256","customerMasterKeySpec":"ECC_NIST_P256","origin":"AWS_KMS","bypassPolicyLockoutSafetyCheck":false}`,
