@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -61,22 +63,12 @@ func TestAuditRecordsAsAWSLogsThem(t *testing.T) {
 	id(must[*kms.SignOutput](t)(c.Sign(ctx, &kms.SignInput{KeyId: sk.KeyMetadata.KeyId, Message: []byte("m"), SigningAlgorithm: kmstypes.SigningAlgorithmSpecEcdsaSha256})).ResultMetadata)
 	e.stop()
 
-	byID := map[string]*audit.Event{}
-	for _, ev := range trail(t, e.dataDir) {
-		byID[ev.RequestID] = ev
-	}
 	keyRes := func(arn string) audit.Resource {
 		return audit.Resource{AccountID: testAccount, Type: audit.ResourceTypeKey, ARN: arn}
 	}
 	aliasARN := "arn:aws:kms:" + testRegion + ":" + testAccount + ":alias/ExampleAlias"
 	humanDate := `"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} [AP]M"`
-	const skip = "" // not checked
-	tests := []struct {
-		op              string
-		req, resp, data string // exact JSON, or null; resp and data may be a regexp in /.../
-		readOnly        bool
-		resources       []audit.Resource
-	}{
+	tests := []recordCase{
 		{op: "CreateKey", req: `{"description":"","keyUsage":"ENCRYPT_DECRYPT","keySpec":"SYMMETRIC_DEFAULT","customerMasterKeySpec":"SYMMETRIC_DEFAULT","origin":"AWS_KMS","bypassPolicyLockoutSafetyCheck":false}`,
 			resp: `/"creationDate":` + humanDate + `/`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
 		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn2)}},
@@ -110,6 +102,29 @@ func TestAuditRecordsAsAWSLogsThem(t *testing.T) {
 			resp: skip, data: "null", resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
 		{op: "Sign", req: `{"keyId":"` + *sk.KeyMetadata.KeyId + `","signingAlgorithm":"ECDSA_SHA_256","messageType":"RAW"}`, resp: "null", data: "null", readOnly: true,
 			resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
+	}
+	checkRecords(t, e.dataDir, ids, tests)
+}
+
+// skip is a recordCase value that is not checked.
+const skip = ""
+
+// recordCase is what the AWS KMS developer guide's example shows for one
+// request's record.
+type recordCase struct {
+	op              string
+	req, resp, data string // exact JSON, or null; resp and data may be a regexp in /.../
+	readOnly        bool
+	resources       []audit.Resource
+}
+
+// checkRecords checks the record of each request in ids, in the trail of
+// the stopped server in dataDir, against the case at the same index.
+func checkRecords(t *testing.T, dataDir string, ids []string, tests []recordCase) {
+	t.Helper()
+	byID := map[string]*audit.Event{}
+	for _, ev := range trail(t, dataDir) {
+		byID[ev.RequestID] = ev
 	}
 	if len(tests) != len(ids) {
 		t.Fatalf("%d cases for %d requests", len(tests), len(ids))
@@ -161,4 +176,133 @@ func equalResources(a, b []audit.Resource) bool {
 		}
 	}
 	return true
+}
+
+// TestAuditRecordsOfMoreOperations is TestAuditRecordsAsAWSLogsThem for the
+// other operations the developer guide has an example entry for: the
+// remaining data key, signing and MAC operations, listings, policy,
+// rotation, grant, tag, deletion and import management.
+func TestAuditRecordsOfMoreOperations(t *testing.T) {
+	e := start(t, "")
+	c := e.kms
+	var ids []string // request IDs, in order
+	id := func(m middleware.Metadata) {
+		r, _ := awsmiddleware.GetRequestIDMetadata(m)
+		ids = append(ids, r)
+	}
+	keyRes := func(arn string) audit.Resource {
+		return audit.Resource{AccountID: testAccount, Type: audit.ResourceTypeKey, ARN: arn}
+	}
+	quote := func(s string) string {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	k := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
+	id(k.ResultMetadata)
+	key, arn, mat := *k.KeyMetadata.KeyId, *k.KeyMetadata.Arn, *k.KeyMetadata.CurrentKeyMaterialId
+	ec := map[string]string{"Project": "Alpha"}
+	id(must[*kms.DescribeKeyOutput](t)(c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: &key})).ResultMetadata)
+	id(must[*kms.ListAliasesOutput](t)(c.ListAliases(ctx, &kms.ListAliasesInput{Limit: aws.Int32(5)})).ResultMetadata)
+	id(must[*kms.GenerateDataKeyWithoutPlaintextOutput](t)(c.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{
+		KeyId: &key, KeySpec: kmstypes.DataKeySpecAes256, EncryptionContext: ec})).ResultMetadata)
+	id(must[*kms.GenerateDataKeyPairOutput](t)(c.GenerateDataKeyPair(ctx, &kms.GenerateDataKeyPairInput{
+		KeyId: &key, KeyPairSpec: kmstypes.DataKeyPairSpecEccNistP256, EncryptionContext: ec})).ResultMetadata)
+	id(must[*kms.GenerateDataKeyPairWithoutPlaintextOutput](t)(c.GenerateDataKeyPairWithoutPlaintext(ctx, &kms.GenerateDataKeyPairWithoutPlaintextInput{
+		KeyId: &key, KeyPairSpec: kmstypes.DataKeyPairSpecEccNistP256, EncryptionContext: map[string]string{"Index": "5"}})).ResultMetadata)
+	id(must[*kms.UpdateKeyDescriptionOutput](t)(c.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: &key, Description: aws.String("New key description")})).ResultMetadata)
+	id(must[*kms.GetKeyRotationStatusOutput](t)(c.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: &key})).ResultMetadata)
+	id(must[*kms.ListKeyRotationsOutput](t)(c.ListKeyRotations(ctx, &kms.ListKeyRotationsInput{KeyId: &key, IncludeKeyMaterial: kmstypes.IncludeKeyMaterialAllKeyMaterial})).ResultMetadata)
+	grant := must[*kms.CreateGrantOutput](t)(c.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: &key, GranteePrincipal: aws.String("arn:aws:iam::" + testAccount + ":root"),
+		Operations: []kmstypes.GrantOperation{kmstypes.GrantOperationDecrypt}}))
+	id(grant.ResultMetadata)
+	id(must[*kms.ListGrantsOutput](t)(c.ListGrants(ctx, &kms.ListGrantsInput{KeyId: &key, Limit: aws.Int32(10)})).ResultMetadata)
+	id(must[*kms.RevokeGrantOutput](t)(c.RevokeGrant(ctx, &kms.RevokeGrantInput{KeyId: &key, GrantId: grant.GrantId})).ResultMetadata)
+	id(must[*kms.TagResourceOutput](t)(c.TagResource(ctx, &kms.TagResourceInput{KeyId: &key, Tags: []kmstypes.Tag{{TagKey: aws.String("Dept"), TagValue: aws.String("IT")}}})).ResultMetadata)
+	id(must[*kms.UntagResourceOutput](t)(c.UntagResource(ctx, &kms.UntagResourceInput{KeyId: &arn, TagKeys: []string{"Dept"}})).ResultMetadata)
+	gp := must[*kms.GetKeyPolicyOutput](t)(c.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: &key}))
+	id(gp.ResultMetadata)
+	policy := *gp.Policy
+	id(must[*kms.PutKeyPolicyOutput](t)(c.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: &key, Policy: &policy})).ResultMetadata)
+	id(must[*kms.ScheduleKeyDeletionOutput](t)(c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: &key})).ResultMetadata)
+	id(must[*kms.CancelKeyDeletionOutput](t)(c.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: &key})).ResultMetadata)
+
+	sk := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecRsa2048, KeyUsage: kmstypes.KeyUsageTypeSignVerify}))
+	id(sk.ResultMetadata)
+	sig := must[*kms.SignOutput](t)(c.Sign(ctx, &kms.SignInput{KeyId: sk.KeyMetadata.KeyId, Message: []byte("m"), SigningAlgorithm: kmstypes.SigningAlgorithmSpecRsassaPkcs1V15Sha256}))
+	id(sig.ResultMetadata)
+	id(must[*kms.VerifyOutput](t)(c.Verify(ctx, &kms.VerifyInput{KeyId: sk.KeyMetadata.KeyId, Message: []byte("m"), Signature: sig.Signature,
+		SigningAlgorithm: kmstypes.SigningAlgorithmSpecRsassaPkcs1V15Sha256})).ResultMetadata)
+
+	hk := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac512, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac}))
+	id(hk.ResultMetadata)
+	mac := must[*kms.GenerateMacOutput](t)(c.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: hk.KeyMetadata.KeyId, Message: []byte("m"), MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha512}))
+	id(mac.ResultMetadata)
+	id(must[*kms.VerifyMacOutput](t)(c.VerifyMac(ctx, &kms.VerifyMacInput{KeyId: hk.KeyMetadata.Arn, Message: []byte("m"), Mac: mac.Mac,
+		MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha512})).ResultMetadata)
+
+	xk := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{Origin: kmstypes.OriginTypeExternal}))
+	id(xk.ResultMetadata)
+	xkey, xarn := *xk.KeyMetadata.KeyId, *xk.KeyMetadata.Arn
+	params := must[*kms.GetParametersForImportOutput](t)(c.GetParametersForImport(ctx, &kms.GetParametersForImportInput{
+		KeyId: &xkey, WrappingAlgorithm: kmstypes.AlgorithmSpecRsaesOaepSha256, WrappingKeySpec: kmstypes.WrappingKeySpecRsa2048}))
+	id(params.ResultMetadata)
+	validTo := time.Now().Add(48 * time.Hour)
+	imp := must[*kms.ImportKeyMaterialOutput](t)(c.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: &xkey, ImportToken: params.ImportToken,
+		EncryptedKeyMaterial: oaepWrap(t, params.PublicKey, repeat(7, 32)), ExpirationModel: kmstypes.ExpirationModelTypeKeyMaterialExpires, ValidTo: &validTo,
+		ImportType: kmstypes.ImportTypeNewKeyMaterial, KeyMaterialDescription: aws.String("ExampleKeyMaterialA")}))
+	id(imp.ResultMetadata)
+	xmat := *imp.KeyMaterialId
+	id(must[*kms.DeleteImportedKeyMaterialOutput](t)(c.DeleteImportedKeyMaterial(ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: &xkey, KeyMaterialId: &xmat})).ResultMetadata)
+	e.stop()
+
+	humanDate := `"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} [AP]M"`
+	keyOnly := `{"keyId":"` + key + `"}`
+	tests := []recordCase{
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn)}},
+		{op: "DescribeKey", req: keyOnly, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+		// ListAliases: AWS's example, of 2014, writes "resources": []; later
+		// examples of operations without a key leave the field out.
+		{op: "ListAliases", req: `{"limit":5}`, resp: "null", data: "null", readOnly: true},
+		{op: "GenerateDataKeyWithoutPlaintext", req: `{"keyId":"` + key + `","keySpec":"AES_256","encryptionContext":{"Project":"Alpha"}}`, resp: "null",
+			data: `{"keyMaterialId":"` + mat + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+		{op: "GenerateDataKeyPair", req: `{"keyId":"` + key + `","keyPairSpec":"ECC_NIST_P256","encryptionContext":{"Project":"Alpha"}}`, resp: "null",
+			data: `{"keyMaterialId":"` + mat + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+		{op: "GenerateDataKeyPairWithoutPlaintext", req: `{"keyId":"` + key + `","keyPairSpec":"ECC_NIST_P256","encryptionContext":{"Index":"5"}}`, resp: "null",
+			data: `{"keyMaterialId":"` + mat + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+		{op: "UpdateKeyDescription", req: `{"keyId":"` + key + `","description":"New key description"}`, resp: "null", data: "null", resources: []audit.Resource{keyRes(arn)}},
+		{op: "GetKeyRotationStatus", req: keyOnly, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+		{op: "ListKeyRotations", req: `{"keyId":"` + key + `","includeKeyMaterial":"ALL_KEY_MATERIAL"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+		{op: "CreateGrant", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn)}},
+		{op: "ListGrants", req: `{"keyId":"` + key + `","limit":10}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+		{op: "RevokeGrant", req: `{"keyId":"` + key + `","grantId":"` + *grant.GrantId + `"}`, resp: "null", data: "null", resources: []audit.Resource{keyRes(arn)}},
+		{op: "TagResource", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn)}},
+		{op: "UntagResource", req: `{"keyId":"` + arn + `","tagKeys":["Dept"]}`, resp: `{"keyId":"` + arn + `"}`, data: "null", resources: []audit.Resource{keyRes(arn)}},
+		{op: "GetKeyPolicy", req: skip, resp: skip, data: skip, readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+		{op: "PutKeyPolicy", req: `{"keyId":"` + key + `","policyName":"default","policy":` + quote(policy) + `,"bypassPolicyLockoutSafetyCheck":false}`,
+			resp: "null", data: "null", resources: []audit.Resource{keyRes(arn)}},
+		{op: "ScheduleKeyDeletion", req: `{"keyId":"` + key + `","pendingWindowInDays":30}`, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn)}},
+		{op: "CancelKeyDeletion", req: keyOnly, resp: `{"keyId":"` + arn + `"}`, data: "null", resources: []audit.Resource{keyRes(arn)}},
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
+		{op: "Sign", req: skip, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
+		{op: "Verify", req: `{"keyId":"` + *sk.KeyMetadata.KeyId + `","signingAlgorithm":"RSASSA_PKCS1_V1_5_SHA_256","messageType":"RAW"}`, resp: "null", data: "null",
+			readOnly: true, resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(*hk.KeyMetadata.Arn)}},
+		{op: "GenerateMac", req: `{"keyId":"` + *hk.KeyMetadata.KeyId + `","macAlgorithm":"HMAC_SHA_512"}`, resp: "null", data: "null",
+			readOnly: true, resources: []audit.Resource{keyRes(*hk.KeyMetadata.Arn)}},
+		{op: "VerifyMac", req: `{"keyId":"` + *hk.KeyMetadata.Arn + `","macAlgorithm":"HMAC_SHA_512"}`, resp: "null", data: "null",
+			readOnly: true, resources: []audit.Resource{keyRes(*hk.KeyMetadata.Arn)}},
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(xarn)}},
+		{op: "GetParametersForImport", req: `{"keyId":"` + xkey + `","wrappingAlgorithm":"RSAES_OAEP_SHA_256","wrappingKeySpec":"RSA_2048"}`, resp: "null", data: "null",
+			readOnly: true, resources: []audit.Resource{keyRes(xarn)}},
+		{op: "ImportKeyMaterial",
+			req:  `/^\{"keyId":"` + xkey + `","validTo":` + humanDate + `,"expirationModel":"KEY_MATERIAL_EXPIRES","importType":"NEW_KEY_MATERIAL","keyMaterialDescription":"ExampleKeyMaterialA"\}$/`,
+			resp: `{"keyId":"` + xarn + `","keyMaterialId":"` + xmat + `"}`, data: "null", resources: []audit.Resource{keyRes(xarn)}},
+		{op: "DeleteImportedKeyMaterial", req: `{"keyId":"` + xkey + `","keyMaterialId":"` + xmat + `"}`, resp: `{"keyId":"` + xarn + `","keyMaterialId":"` + xmat + `"}`,
+			data: "null", resources: []audit.Resource{keyRes(xarn)}},
+	}
+	checkRecords(t, e.dataDir, ids, tests)
 }
