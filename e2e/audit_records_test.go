@@ -24,11 +24,8 @@ import (
 func TestAuditRecordsAsAWSLogsThem(t *testing.T) {
 	e := start(t, "")
 	c := e.kms
-	var ids []string // request IDs, in order
-	id := func(m middleware.Metadata) {
-		r, _ := awsmiddleware.GetRequestIDMetadata(m)
-		ids = append(ids, r)
-	}
+	var ids requestIDs
+	id := ids.add
 
 	k1 := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
 	id(k1.ResultMetadata)
@@ -63,47 +60,57 @@ func TestAuditRecordsAsAWSLogsThem(t *testing.T) {
 	id(must[*kms.SignOutput](t)(c.Sign(ctx, &kms.SignInput{KeyId: sk.KeyMetadata.KeyId, Message: []byte("m"), SigningAlgorithm: kmstypes.SigningAlgorithmSpecEcdsaSha256})).ResultMetadata)
 	e.stop()
 
-	keyRes := func(arn string) audit.Resource {
-		return audit.Resource{AccountID: testAccount, Type: audit.ResourceTypeKey, ARN: arn}
-	}
 	aliasARN := "arn:aws:kms:" + testRegion + ":" + testAccount + ":alias/ExampleAlias"
 	humanDate := `"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} [AP]M"`
 	tests := []recordCase{
 		{op: "CreateKey", req: `{"description":"","keyUsage":"ENCRYPT_DECRYPT","keySpec":"SYMMETRIC_DEFAULT","customerMasterKeySpec":"SYMMETRIC_DEFAULT","origin":"AWS_KMS","bypassPolicyLockoutSafetyCheck":false}`,
-			resp: `/"creationDate":` + humanDate + `/`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
-		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn2)}},
+			resp: `/"creationDate":` + humanDate + `/`, data: "null", resources: []audit.Resource{keyResource(arn1)}},
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyResource(arn2)}},
 		{op: "Encrypt", req: `{"keyId":"` + key1 + `","encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"Department":"Engineering"}}`,
-			resp: "null", data: `{"keyMaterialId":"` + mat1 + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
+			resp: "null", data: `{"keyMaterialId":"` + mat1 + `"}`, readOnly: true, resources: []audit.Resource{keyResource(arn1)}},
 		{op: "Decrypt", req: `{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"Department":"Engineering"}}`,
-			resp: "null", data: `{"keyMaterialId":"` + mat1 + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
-		{op: "GenerateDataKey", req: `{"keyId":"` + key1 + `","keySpec":"AES_256"}`, resp: "null", data: `{"keyMaterialId":"` + mat1 + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
+			resp: "null", data: `{"keyMaterialId":"` + mat1 + `"}`, readOnly: true, resources: []audit.Resource{keyResource(arn1)}},
+		{op: "GenerateDataKey", req: `{"keyId":"` + key1 + `","keySpec":"AES_256"}`, resp: "null", data: `{"keyMaterialId":"` + mat1 + `"}`, readOnly: true, resources: []audit.Resource{keyResource(arn1)}},
 		{op: "ReEncrypt", req: `{"destinationKeyId":"` + arn2 + `","sourceEncryptionAlgorithm":"SYMMETRIC_DEFAULT","destinationEncryptionAlgorithm":"SYMMETRIC_DEFAULT","sourceEncryptionContext":{"Department":"Engineering"}}`,
 			resp: "null", data: `{"destinationKeyMaterialId":"` + *k2.KeyMetadata.CurrentKeyMaterialId + `","sourceKeyMaterialId":"` + mat1 + `"}`, readOnly: true,
-			resources: []audit.Resource{keyRes(arn1), keyRes(arn2)}},
+			resources: []audit.Resource{keyResource(arn1), keyResource(arn2)}},
 		{op: "GenerateRandom", req: "null", resp: "null", data: "null", readOnly: true},
 		{op: "CreateAlias", req: `{"aliasName":"alias/ExampleAlias","targetKeyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null",
-			resources: []audit.Resource{keyRes(arn1), keyRes(aliasARN)}},
+			resources: []audit.Resource{keyResource(arn1), keyResource(aliasARN)}},
 		{op: "UpdateAlias", req: `{"aliasName":"alias/ExampleAlias","targetKeyId":"` + arn2 + `"}`, resp: `{"keyId":"` + arn2 + `"}`, data: "null",
-			resources: []audit.Resource{keyRes(aliasARN), keyRes(arn2)}},
+			resources: []audit.Resource{keyResource(aliasARN), keyResource(arn2)}},
 		{op: "DeleteAlias", req: `{"aliasName":"alias/ExampleAlias"}`, resp: `{"keyId":"` + arn2 + `"}`, data: "null",
-			resources: []audit.Resource{keyRes(aliasARN), keyRes(arn2)}},
-		{op: "DisableKey", req: `{"keyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
-		{op: "EnableKey", req: `{"keyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
-		{op: "EnableKeyRotation", req: `{"keyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
-		{op: "DisableKeyRotation", req: `{"keyId":"` + key1 + `"}`, resp: "null", data: "null", resources: []audit.Resource{keyRes(arn1)}},
-		{op: "TagResource", req: `{"keyId":"` + key1 + `","tags":[{"tagKey":"k","tagValue":"v"}]}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
-		{op: "CreateGrant", req: skip, resp: `{"grantId":"` + *grant.GrantId + `","keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
-		{op: "RetireGrant", req: "null", resp: "null", data: `{"grantId":"` + *grant.GrantId + `"}`, resources: []audit.Resource{keyRes(arn1)}},
-		{op: "GetKeyPolicy", req: `{"keyId":"` + key1 + `","policyName":"default"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
-		{op: "GetKeyLastUsage", req: `{"keyId":"` + key1 + `"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn1)}},
+			resources: []audit.Resource{keyResource(aliasARN), keyResource(arn2)}},
+		{op: "DisableKey", req: `{"keyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyResource(arn1)}},
+		{op: "EnableKey", req: `{"keyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyResource(arn1)}},
+		{op: "EnableKeyRotation", req: `{"keyId":"` + key1 + `"}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyResource(arn1)}},
+		{op: "DisableKeyRotation", req: `{"keyId":"` + key1 + `"}`, resp: "null", data: "null", resources: []audit.Resource{keyResource(arn1)}},
+		{op: "TagResource", req: `{"keyId":"` + key1 + `","tags":[{"tagKey":"k","tagValue":"v"}]}`, resp: `{"keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyResource(arn1)}},
+		{op: "CreateGrant", req: skip, resp: `{"grantId":"` + *grant.GrantId + `","keyId":"` + arn1 + `"}`, data: "null", resources: []audit.Resource{keyResource(arn1)}},
+		{op: "RetireGrant", req: "null", resp: "null", data: `{"grantId":"` + *grant.GrantId + `"}`, resources: []audit.Resource{keyResource(arn1)}},
+		{op: "GetKeyPolicy", req: `{"keyId":"` + key1 + `","policyName":"default"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyResource(arn1)}},
+		{op: "GetKeyLastUsage", req: `{"keyId":"` + key1 + `"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyResource(arn1)}},
 		{op: "ScheduleKeyDeletion", req: `{"keyId":"` + key1 + `","pendingWindowInDays":7}`,
-			resp: `/^\{"keyId":"` + regexp.QuoteMeta(arn1) + `","deletionDate":` + humanDate + `,"keyState":"PendingDeletion","pendingWindowInDays":7\}$/`, data: "null", resources: []audit.Resource{keyRes(arn1)}},
+			resp: `/^\{"keyId":"` + regexp.QuoteMeta(arn1) + `","deletionDate":` + humanDate + `,"keyState":"PendingDeletion","pendingWindowInDays":7\}$/`, data: "null", resources: []audit.Resource{keyResource(arn1)}},
 		{op: "CreateKey", req: `{"description":"","keyUsage":"SIGN_VERIFY","keySpec":"ECC_NIST_P256","customerMasterKeySpec":"ECC_NIST_P256","origin":"AWS_KMS","bypassPolicyLockoutSafetyCheck":false}`,
-			resp: skip, data: "null", resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
+			resp: skip, data: "null", resources: []audit.Resource{keyResource(*sk.KeyMetadata.Arn)}},
 		{op: "Sign", req: `{"keyId":"` + *sk.KeyMetadata.KeyId + `","signingAlgorithm":"ECDSA_SHA_256","messageType":"RAW"}`, resp: "null", data: "null", readOnly: true,
-			resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
+			resources: []audit.Resource{keyResource(*sk.KeyMetadata.Arn)}},
 	}
 	checkRecords(t, e.dataDir, ids, tests)
+}
+
+// requestIDs collects the request IDs of SDK calls, in order.
+type requestIDs []string
+
+func (ids *requestIDs) add(m middleware.Metadata) {
+	r, _ := awsmiddleware.GetRequestIDMetadata(m)
+	*ids = append(*ids, r)
+}
+
+// keyResource is the resources entry of the key with ARN arn.
+func keyResource(arn string) audit.Resource {
+	return audit.Resource{AccountID: testAccount, Type: audit.ResourceTypeKey, ARN: arn}
 }
 
 // skip is a recordCase value that is not checked.
@@ -120,7 +127,7 @@ type recordCase struct {
 
 // checkRecords checks the record of each request in ids, in the trail of
 // the stopped server in dataDir, against the case at the same index.
-func checkRecords(t *testing.T, dataDir string, ids []string, tests []recordCase) {
+func checkRecords(t *testing.T, dataDir string, ids requestIDs, tests []recordCase) {
 	t.Helper()
 	byID := map[string]*audit.Event{}
 	for _, ev := range trail(t, dataDir) {
@@ -185,14 +192,8 @@ func equalResources(a, b []audit.Resource) bool {
 func TestAuditRecordsOfMoreOperations(t *testing.T) {
 	e := start(t, "")
 	c := e.kms
-	var ids []string // request IDs, in order
-	id := func(m middleware.Metadata) {
-		r, _ := awsmiddleware.GetRequestIDMetadata(m)
-		ids = append(ids, r)
-	}
-	keyRes := func(arn string) audit.Resource {
-		return audit.Resource{AccountID: testAccount, Type: audit.ResourceTypeKey, ARN: arn}
-	}
+	var ids requestIDs
+	id := ids.add
 	quote := func(s string) string {
 		b, err := json.Marshal(s)
 		if err != nil {
@@ -262,47 +263,47 @@ func TestAuditRecordsOfMoreOperations(t *testing.T) {
 	humanDate := `"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} [AP]M"`
 	keyOnly := `{"keyId":"` + key + `"}`
 	tests := []recordCase{
-		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn)}},
-		{op: "DescribeKey", req: keyOnly, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyResource(arn)}},
+		{op: "DescribeKey", req: keyOnly, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyResource(arn)}},
 		// ListAliases: AWS's example, of 2014, writes "resources": []; later
 		// examples of operations without a key leave the field out.
 		{op: "ListAliases", req: `{"limit":5}`, resp: "null", data: "null", readOnly: true},
 		{op: "GenerateDataKeyWithoutPlaintext", req: `{"keyId":"` + key + `","keySpec":"AES_256","encryptionContext":{"Project":"Alpha"}}`, resp: "null",
-			data: `{"keyMaterialId":"` + mat + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+			data: `{"keyMaterialId":"` + mat + `"}`, readOnly: true, resources: []audit.Resource{keyResource(arn)}},
 		{op: "GenerateDataKeyPair", req: `{"keyId":"` + key + `","keyPairSpec":"ECC_NIST_P256","encryptionContext":{"Project":"Alpha"}}`, resp: "null",
-			data: `{"keyMaterialId":"` + mat + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+			data: `{"keyMaterialId":"` + mat + `"}`, readOnly: true, resources: []audit.Resource{keyResource(arn)}},
 		{op: "GenerateDataKeyPairWithoutPlaintext", req: `{"keyId":"` + key + `","keyPairSpec":"ECC_NIST_P256","encryptionContext":{"Index":"5"}}`, resp: "null",
-			data: `{"keyMaterialId":"` + mat + `"}`, readOnly: true, resources: []audit.Resource{keyRes(arn)}},
-		{op: "UpdateKeyDescription", req: `{"keyId":"` + key + `","description":"New key description"}`, resp: "null", data: "null", resources: []audit.Resource{keyRes(arn)}},
-		{op: "GetKeyRotationStatus", req: keyOnly, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn)}},
-		{op: "ListKeyRotations", req: `{"keyId":"` + key + `","includeKeyMaterial":"ALL_KEY_MATERIAL"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn)}},
-		{op: "CreateGrant", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn)}},
-		{op: "ListGrants", req: `{"keyId":"` + key + `","limit":10}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(arn)}},
-		{op: "RevokeGrant", req: `{"keyId":"` + key + `","grantId":"` + *grant.GrantId + `"}`, resp: "null", data: "null", resources: []audit.Resource{keyRes(arn)}},
-		{op: "TagResource", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn)}},
-		{op: "UntagResource", req: `{"keyId":"` + arn + `","tagKeys":["Dept"]}`, resp: `{"keyId":"` + arn + `"}`, data: "null", resources: []audit.Resource{keyRes(arn)}},
-		{op: "GetKeyPolicy", req: skip, resp: skip, data: skip, readOnly: true, resources: []audit.Resource{keyRes(arn)}},
+			data: `{"keyMaterialId":"` + mat + `"}`, readOnly: true, resources: []audit.Resource{keyResource(arn)}},
+		{op: "UpdateKeyDescription", req: `{"keyId":"` + key + `","description":"New key description"}`, resp: "null", data: "null", resources: []audit.Resource{keyResource(arn)}},
+		{op: "GetKeyRotationStatus", req: keyOnly, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyResource(arn)}},
+		{op: "ListKeyRotations", req: `{"keyId":"` + key + `","includeKeyMaterial":"ALL_KEY_MATERIAL"}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyResource(arn)}},
+		{op: "CreateGrant", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyResource(arn)}},
+		{op: "ListGrants", req: `{"keyId":"` + key + `","limit":10}`, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyResource(arn)}},
+		{op: "RevokeGrant", req: `{"keyId":"` + key + `","grantId":"` + *grant.GrantId + `"}`, resp: "null", data: "null", resources: []audit.Resource{keyResource(arn)}},
+		{op: "TagResource", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyResource(arn)}},
+		{op: "UntagResource", req: `{"keyId":"` + arn + `","tagKeys":["Dept"]}`, resp: `{"keyId":"` + arn + `"}`, data: "null", resources: []audit.Resource{keyResource(arn)}},
+		{op: "GetKeyPolicy", req: skip, resp: skip, data: skip, readOnly: true, resources: []audit.Resource{keyResource(arn)}},
 		{op: "PutKeyPolicy", req: `{"keyId":"` + key + `","policyName":"default","policy":` + quote(policy) + `,"bypassPolicyLockoutSafetyCheck":false}`,
-			resp: "null", data: "null", resources: []audit.Resource{keyRes(arn)}},
-		{op: "ScheduleKeyDeletion", req: `{"keyId":"` + key + `","pendingWindowInDays":30}`, resp: skip, data: "null", resources: []audit.Resource{keyRes(arn)}},
-		{op: "CancelKeyDeletion", req: keyOnly, resp: `{"keyId":"` + arn + `"}`, data: "null", resources: []audit.Resource{keyRes(arn)}},
-		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
-		{op: "Sign", req: skip, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
+			resp: "null", data: "null", resources: []audit.Resource{keyResource(arn)}},
+		{op: "ScheduleKeyDeletion", req: `{"keyId":"` + key + `","pendingWindowInDays":30}`, resp: skip, data: "null", resources: []audit.Resource{keyResource(arn)}},
+		{op: "CancelKeyDeletion", req: keyOnly, resp: `{"keyId":"` + arn + `"}`, data: "null", resources: []audit.Resource{keyResource(arn)}},
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyResource(*sk.KeyMetadata.Arn)}},
+		{op: "Sign", req: skip, resp: "null", data: "null", readOnly: true, resources: []audit.Resource{keyResource(*sk.KeyMetadata.Arn)}},
 		{op: "Verify", req: `{"keyId":"` + *sk.KeyMetadata.KeyId + `","signingAlgorithm":"RSASSA_PKCS1_V1_5_SHA_256","messageType":"RAW"}`, resp: "null", data: "null",
-			readOnly: true, resources: []audit.Resource{keyRes(*sk.KeyMetadata.Arn)}},
-		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(*hk.KeyMetadata.Arn)}},
+			readOnly: true, resources: []audit.Resource{keyResource(*sk.KeyMetadata.Arn)}},
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyResource(*hk.KeyMetadata.Arn)}},
 		{op: "GenerateMac", req: `{"keyId":"` + *hk.KeyMetadata.KeyId + `","macAlgorithm":"HMAC_SHA_512"}`, resp: "null", data: "null",
-			readOnly: true, resources: []audit.Resource{keyRes(*hk.KeyMetadata.Arn)}},
+			readOnly: true, resources: []audit.Resource{keyResource(*hk.KeyMetadata.Arn)}},
 		{op: "VerifyMac", req: `{"keyId":"` + *hk.KeyMetadata.Arn + `","macAlgorithm":"HMAC_SHA_512"}`, resp: "null", data: "null",
-			readOnly: true, resources: []audit.Resource{keyRes(*hk.KeyMetadata.Arn)}},
-		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyRes(xarn)}},
+			readOnly: true, resources: []audit.Resource{keyResource(*hk.KeyMetadata.Arn)}},
+		{op: "CreateKey", req: skip, resp: skip, data: "null", resources: []audit.Resource{keyResource(xarn)}},
 		{op: "GetParametersForImport", req: `{"keyId":"` + xkey + `","wrappingAlgorithm":"RSAES_OAEP_SHA_256","wrappingKeySpec":"RSA_2048"}`, resp: "null", data: "null",
-			readOnly: true, resources: []audit.Resource{keyRes(xarn)}},
+			readOnly: true, resources: []audit.Resource{keyResource(xarn)}},
 		{op: "ImportKeyMaterial",
 			req:  `/^\{"keyId":"` + xkey + `","validTo":` + humanDate + `,"expirationModel":"KEY_MATERIAL_EXPIRES","importType":"NEW_KEY_MATERIAL","keyMaterialDescription":"ExampleKeyMaterialA"\}$/`,
-			resp: `{"keyId":"` + xarn + `","keyMaterialId":"` + xmat + `"}`, data: "null", resources: []audit.Resource{keyRes(xarn)}},
+			resp: `{"keyId":"` + xarn + `","keyMaterialId":"` + xmat + `"}`, data: "null", resources: []audit.Resource{keyResource(xarn)}},
 		{op: "DeleteImportedKeyMaterial", req: `{"keyId":"` + xkey + `","keyMaterialId":"` + xmat + `"}`, resp: `{"keyId":"` + xarn + `","keyMaterialId":"` + xmat + `"}`,
-			data: "null", resources: []audit.Resource{keyRes(xarn)}},
+			data: "null", resources: []audit.Resource{keyResource(xarn)}},
 	}
 	checkRecords(t, e.dataDir, ids, tests)
 }
