@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,7 +109,8 @@ func (ids *requestIDs) add(m middleware.Metadata) {
 	*ids = append(*ids, r)
 }
 
-// keyResource is the resources entry of the key with ARN arn.
+// keyResource is the resources entry for arn, a key's or an alias's: AWS
+// KMS types both AWS::KMS::Key.
 func keyResource(arn string) audit.Resource {
 	return audit.Resource{AccountID: testAccount, Type: audit.ResourceTypeKey, ARN: arn}
 }
@@ -160,7 +162,7 @@ func checkRecords(t *testing.T, dataDir string, ids requestIDs, tests []recordCa
 		if ev.ReadOnly != tt.readOnly {
 			t.Errorf("%s readOnly = %v, want %v", tt.op, ev.ReadOnly, tt.readOnly)
 		}
-		if !equalResources(ev.Resources, tt.resources) {
+		if !slices.Equal(ev.Resources, tt.resources) {
 			t.Errorf("%s resources = %+v, want %+v", tt.op, ev.Resources, tt.resources)
 		}
 	}
@@ -171,18 +173,6 @@ func orNull(b []byte) []byte {
 		return []byte("null")
 	}
 	return b
-}
-
-func equalResources(a, b []audit.Resource) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestAuditRecordsOfMoreOperations is TestAuditRecordsAsAWSLogsThem for the

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-
 	"fmt"
 	"os"
 	"os/exec"

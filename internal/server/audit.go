@@ -398,21 +398,17 @@ func (s *Server) replayUnrecorded(ctx context.Context, l *audit.Log) error {
 		if err != nil {
 			return fmt.Errorf("audit: look for the record kept as %s in the trail: %w", k.Key, err)
 		}
+		msg := "audit: a record kept while the audit log failed was in the trail already; forgotten"
 		if !logged {
 			if err := l.Append(ctx, &e); err != nil {
 				return fmt.Errorf("audit: append the record kept as %s: %w", k.Key, err)
 			}
+			msg = "audit: added to the trail the record of a request that took effect while the audit log failed"
 		}
 		if err := s.store.Update(ctx, func(tx store.Tx) error { return tx.Delete(k.Key) }); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		if logged {
-			s.log.Warn("audit: a record kept while the audit log failed was in the trail already; forgotten",
-				"event", e.EventName, "request_id", e.RequestID, "event_id", e.EventID)
-			continue
-		}
-		s.log.Warn("audit: added to the trail the record of a request that took effect while the audit log failed",
-			"event", e.EventName, "request_id", e.RequestID, "event_time", e.EventTime)
+		s.log.Warn(msg, "event", e.EventName, "request_id", e.RequestID, "event_id", e.EventID, "event_time", e.EventTime)
 	}
 	return nil
 }
