@@ -46,6 +46,21 @@ import (
 // better than this one: 0.73 against 0.78 at c=32 and 0.88 against 0.83 at
 // c=128 with the server on one core, 0.81 against 0.81 and 0.91 against
 // 0.86 sharing both cores (8 rounds each; runs differ by about 0.05).
+//
+// Also tried and dropped: two syncs in flight. A throwaway build wrote each
+// batch and submitted its AIO fsync at once, while the previous batch's
+// sync still ran, so that records arriving during a sync need not wait for
+// it to end before theirs starts; each batch was answered when its own
+// sync completed. On an idle machine two write+fdatasync loops on one file
+// do 1.3-1.5 times the syncs per second of one (at 0.15-0.2 ms a sync), so
+// the disk path does overlap them. The server gained nothing: audit on over
+// fsync off, paired runs (bench/ab.sh, Encrypt 32 B), two in flight against
+// one: server on one core (10 rounds) 0.65 against 0.64 at c=32, 0.86
+// against 0.82 at c=128, 0.90 against 0.94 at c=256; sharing both cores (8
+// rounds) 0.66 against 0.67 at c=32, 0.89 against 0.93 at c=128, 0.91
+// against 0.86 at c=256. At c=32 the loss is time the server's core sits
+// idle while every request waits on a sync (see bench/README.md), and
+// starting the next sync early does not shorten the first.
 type asyncSync struct {
 	ctx    uintptr  // aio_context_t
 	efd    *os.File // eventfd, non-blocking, in the poller
