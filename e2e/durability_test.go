@@ -3,7 +3,9 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +22,10 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/keyward/keyward/internal/audit"
 	"github.com/keyward/keyward/internal/server"
+	"github.com/keyward/keyward/internal/store"
+	"github.com/keyward/keyward/internal/store/bolt"
 )
 
 func TestRestartKeepsEverything(t *testing.T) {
@@ -321,18 +326,20 @@ func TestKill9UsageIndexSaved(t *testing.T) {
 // TestRemovedAuditRecordsStopStart checks that a server does not start on a
 // trail that lost records it had made durable (here: the last records cut
 // from the live file after kill -9, which no crash does), leaves the
-// directory as it found it, and starts a new trail once the damaged one is
-// moved aside.
+// directory as it found it, does not start a new trail in its place once
+// the damaged one is moved aside, and starts one when told to with
+// --audit-new-trail. The GetKeyLastUsage index is saved only every minute
+// here: the audit mark, saved every second, is what knows the cut records.
 func TestRemovedAuditRecordsStopStart(t *testing.T) {
 	dir := t.TempDir()
-	p := startProc(t, dir, "--audit-usage-save-interval", "1s")
+	p := startProc(t, dir)
 	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
 	c := newClient(p.url, akid, secret, testRegion)
 	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
 	for range 6 {
 		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
 	}
-	time.Sleep(2500 * time.Millisecond) // the saver runs at 1 s and 2 s
+	time.Sleep(2500 * time.Millisecond) // the mark is saved at 1 s and 2 s
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -358,20 +365,9 @@ func TestRemovedAuditRecordsStopStart(t *testing.T) {
 	}
 	before := readTree(t, auditDir)
 
-	cmd := exec.Command(binary(t), "server", "--listen", "127.0.0.1:0", "--data-dir", dir)
-	done := make(chan struct{})
-	var out []byte
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("the server started on a trail that lost durable records:\n%s", out)
-	}
-	t.Logf("refused start:\n%s", out)
-	if err == nil || !strings.Contains(string(out), "was durable") || !strings.Contains(string(out), "move it aside") {
-		t.Errorf("start on a trail that lost durable records: %v\n%s\nwant a refusal naming the lost records", err, out)
+	out := refusedStart(t, dir)
+	if !strings.Contains(out, "was durable") || !strings.Contains(out, "move it aside") || !strings.Contains(out, "--audit-new-trail") {
+		t.Errorf("start on a trail that lost durable records:\n%s\nwant a refusal naming the lost records and the way to a new trail", out)
 	}
 	if changed := changedFiles(before, readTree(t, auditDir)); len(changed) > 0 {
 		t.Errorf("the refused start changed the audit directory: %v", changed)
@@ -380,9 +376,170 @@ func TestRemovedAuditRecordsStopStart(t *testing.T) {
 	if err := os.Rename(auditDir, auditDir+".damaged"); err != nil {
 		t.Fatal(err)
 	}
-	p2 := startProc(t, dir)
+	out = refusedStart(t, dir)
+	if !strings.Contains(out, "does not exist") || !strings.Contains(out, "--audit-new-trail") {
+		t.Errorf("start without the trail:\n%s\nwant a refusal saying the trail is gone", out)
+	}
+	if _, err := os.Stat(auditDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused start made %s: %v", auditDir, err)
+	}
+	p2 := startProc(t, dir, "--audit-new-trail")
+	if !strings.Contains(p2.log(), "starting a new trail") {
+		t.Errorf("no warning about the new trail in the start-up log:\n%s", p2.log())
+	}
 	c2 := newClient(p2.url, akid, secret, testRegion)
 	must[*kms.EncryptOutput](t)(c2.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("new trail")}))
+}
+
+// TestRemovedAuditTrailStopsStart checks that a server killed right after
+// its first requests, before any periodic save, still knows its trail: it
+// refuses to start when the audit directory was removed, emptied, or
+// replaced by another server's trail, and changes nothing there.
+func TestRemovedAuditTrailStopsStart(t *testing.T) {
+	other := t.TempDir()
+	startProc(t, other).cmd.Process.Kill()
+
+	tests := []struct {
+		name  string
+		swap  func(t *testing.T, auditDir string)
+		found string
+	}{
+		{"removed", func(t *testing.T, auditDir string) {
+			if err := os.RemoveAll(auditDir); err != nil {
+				t.Fatal(err)
+			}
+		}, "does not exist"},
+		{"emptied", func(t *testing.T, auditDir string) {
+			entries, _ := os.ReadDir(auditDir)
+			for _, e := range entries {
+				os.Remove(filepath.Join(auditDir, e.Name()))
+			}
+		}, "holds no audit log"},
+		{"another server's trail", func(t *testing.T, auditDir string) {
+			if err := os.RemoveAll(auditDir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.CopyFS(auditDir, os.DirFS(server.DefaultAuditDir(other))); err != nil {
+				t.Fatal(err)
+			}
+		}, "holds audit log"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := startProc(t, dir)
+			akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+			c := newClient(p.url, akid, secret, testRegion)
+			must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
+			if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			p.cmd.Wait()
+			auditDir := server.DefaultAuditDir(dir)
+			tc.swap(t, auditDir)
+			var before map[string]string
+			if _, err := os.Stat(auditDir); err == nil {
+				before = readTree(t, auditDir)
+			}
+
+			out := refusedStart(t, dir)
+			if !strings.Contains(out, tc.found) || !strings.Contains(out, "the trail was removed or replaced") {
+				t.Errorf("start with the audit directory %s:\n%s\nwant a refusal saying it %s", tc.name, out, tc.found)
+			}
+			if before != nil {
+				after := readTree(t, auditDir)
+				// A refused start may make the lock file again.
+				delete(before, "LOCK")
+				delete(after, "LOCK")
+				if changed := changedFiles(before, after); len(changed) > 0 {
+					t.Errorf("the refused start changed the audit directory: %v", changed)
+				}
+			}
+		})
+	}
+}
+
+// TestForgedAuditMarkStopsStart: an audit mark in the store that is not
+// the server's (not wrapped under the root key for that purpose) stops the
+// start, since the trail cannot be checked against it; --audit-new-trail
+// starts without it, on the same trail.
+func TestForgedAuditMarkStopsStart(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+	c := newClient(p.url, akid, secret, testRegion)
+	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+
+	for _, forged := range []func(tx store.Tx) ([]byte, error){
+		func(store.Tx) ([]byte, error) {
+			return []byte(`{"logId":"0123456789abcdef0123456789abcdef","seq":1}`), nil
+		},
+		// wrapped under the root key, but for the usage index
+		func(tx store.Tx) ([]byte, error) { b, err := tx.Get("server/usage-index"); return slices.Clone(b), err },
+	} {
+		st, err := bolt.Open(filepath.Join(dir, "keyward.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Update(ctx, func(tx store.Tx) error {
+			b, err := forged(tx)
+			if err != nil {
+				return err
+			}
+			return tx.Put("server/audit-mark", b)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		if out := refusedStart(t, dir); !strings.Contains(out, "audit mark in the store") || !strings.Contains(out, "--audit-new-trail") {
+			t.Errorf("start with a forged audit mark:\n%s\nwant a refusal naming the mark", out)
+		}
+	}
+	auditDir := server.DefaultAuditDir(dir)
+	before := readTree(t, auditDir)
+	p2 := startProc(t, dir, "--audit-new-trail")
+	c2 := newClient(p2.url, akid, secret, testRegion)
+	must[*kms.EncryptOutput](t)(c2.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	p2.cmd.Wait()
+	// The same trail went on: every file there before is still there.
+	for name := range before {
+		if _, err := os.Stat(filepath.Join(auditDir, name)); err != nil {
+			t.Errorf("after the start with --audit-new-trail: %v", err)
+		}
+	}
+	n := 0
+	if err := audit.Query(auditDir, audit.Filter{}, func(*audit.Event) bool { n++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("the trail holds %d records after CreateKey and Encrypt, want 2", n)
+	}
+}
+
+// refusedStart starts a server on dataDir that must refuse to start, and
+// returns its output.
+func refusedStart(t *testing.T, dataDir string, extra ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, extra...)...)
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the server started:\n%s", out)
+	}
+	if err == nil {
+		t.Fatalf("the server exited without an error:\n%s", out)
+	}
+	t.Logf("refused start: %v\n%s", err, out)
+	return string(out)
 }
 
 // readTree returns the content of every file in dir, by name.

@@ -68,9 +68,12 @@
 //
 // What a crash left unsigned is all Open has to go by, unless its owner
 // remembers elsewhere a record the log made durable (Options.Durable; the
-// server keeps one in its store every minute). A trail of that log ending
-// before it lost acknowledged records, which no crash does, so Open refuses
-// it with ErrCorrupt before cutting or signing anything. And a record
+// server keeps one in its store, saved when the log opens and every second
+// after). A trail of that log ending before it lost acknowledged records,
+// which no crash does, so Open refuses it with ErrCorrupt before cutting or
+// signing anything; a directory that no longer holds that log at all
+// (removed, emptied, or swapped for another trail) it refuses with
+// ErrOtherTrail. And a record
 // written to a live file that someone deleted reaches no file: after each
 // fsync the writer checks the file is still linked, and stops the Log if
 // not.

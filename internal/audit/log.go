@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -46,6 +47,11 @@ var (
 	// that work already under way is recorded; new work must wait. It
 	// clears by itself once space is freed.
 	ErrNoSpace = errors.New("audit: no disk space to reserve ahead of the log; refusing new work until space is freed")
+	// ErrOtherTrail is wrapped by Open when the directory does not hold
+	// the log Options.Durable names: it is gone, empty, or another log's.
+	// Open then changes nothing there but its lock file. An owner that
+	// means to start a new trail opens without the mark.
+	ErrOtherTrail = errors.New("audit: not the trail that was written here")
 	// ErrLocked is returned by Open when another Log holds the directory.
 	ErrLocked = errors.New("audit: log directory in use")
 )
@@ -73,8 +79,10 @@ type Options struct {
 	// GetKeyLastUsage index). A crash cannot take a durable record away, so
 	// Open refuses with ErrCorrupt, before signing anything, a trail of that
 	// log that ends before it: records were removed, or the directory was
-	// replaced by an older copy. Without it, whatever a crash left unsigned
-	// is all Open has to go by.
+	// replaced by an older copy. A directory that holds another log, or
+	// none (it was removed or emptied), is refused with ErrOtherTrail.
+	// Without a mark, whatever a crash left unsigned is all Open has to go
+	// by, and an empty directory starts a new log.
 	Durable Mark
 
 	// InsecureSkipFsync makes Append return before records reach the disk,
@@ -231,6 +239,11 @@ func Open(dir string, opts Options) (*Log, error) {
 	alg, fp, err := keyInfo(opts.Signer.Public())
 	if err != nil {
 		return nil, err
+	}
+	if m := opts.Durable; m.LogID != "" {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, otherTrail(dir, "does not exist", m)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)

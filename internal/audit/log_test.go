@@ -495,21 +495,93 @@ func TestOpenRefusesLostDurableRecords(t *testing.T) {
 			tc.damage(t, filepath.Join(dir, logs[len(logs)-1]))
 			before := dirState(t, dir)
 
-			_, err := Open(dir, Options{Signer: testKey, Durable: Mark{LogID: id, Seq: 5}})
+			l, err := Open(dir, Options{Signer: testKey, Durable: Mark{LogID: id, Seq: 5}})
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "record 5 was durable") {
 				t.Fatalf("Open with record 5 durable = %v, want ErrCorrupt naming record 5", err)
 			}
 			if after := dirState(t, dir); after != before {
 				t.Errorf("the refused Open changed the directory:\nbefore %s\nafter  %s", before, after)
 			}
-			// Another log's mark, or one the trail reaches, does not stop it.
-			for _, m := range []Mark{{LogID: "0123456789abcdef0123456789abcdef", Seq: 5}, {LogID: id, Seq: 3}} {
-				l, err := Open(dir, Options{Signer: testKey, Durable: m})
-				if err != nil {
-					t.Fatalf("Open with %+v = %v", m, err)
-				}
-				l.Close()
+			// A mark the trail reaches does not stop it.
+			l, err = Open(dir, Options{Signer: testKey, Durable: Mark{LogID: id, Seq: 3}})
+			if err != nil {
+				t.Fatalf("Open with record 3 durable = %v", err)
 			}
+			l.Close()
+		})
+	}
+}
+
+// TestOpenRefusesOtherTrail checks that Open given a mark refuses a
+// directory that does not hold the marked log (removed, emptied, or another
+// log's) with ErrOtherTrail, changes nothing there, and that without the
+// mark the same directory opens: the owner's way to start a new trail.
+func TestOpenRefusesOtherTrail(t *testing.T) {
+	other := t.TempDir()
+	l := openLog(t, other, Options{})
+	appendN(t, l, 0, 2)
+	l.Close()
+
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		found string
+	}{
+		{"removed", func(t *testing.T, dir string) {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+		}, "does not exist"},
+		{"emptied", func(t *testing.T, dir string) {
+			names, _ := os.ReadDir(dir)
+			for _, n := range names {
+				if n.Name() != lockName { // Open would make it again
+					os.Remove(filepath.Join(dir, n.Name()))
+				}
+			}
+		}, "holds no audit log"},
+		{"another log's", func(t *testing.T, dir string) {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.CopyFS(dir, os.DirFS(other)); err != nil {
+				t.Fatal(err)
+			}
+		}, "holds audit log "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "audit")
+			l := openLog(t, dir, Options{})
+			m := Mark{LogID: l.ID(), Seq: 3}
+			appendN(t, l, 0, 3)
+			crash(t, l)
+			tc.setup(t, dir)
+			var before string
+			if _, err := os.Stat(dir); err == nil {
+				before = dirState(t, dir)
+			}
+
+			_, err := Open(dir, Options{Signer: testKey, Durable: m})
+			if !errors.Is(err, ErrOtherTrail) || !strings.Contains(err.Error(), tc.found) || !strings.Contains(err.Error(), m.LogID) {
+				t.Fatalf("Open with %+v = %v, want ErrOtherTrail saying the directory %q and naming the log", m, err, tc.found)
+			}
+			after := ""
+			if _, err := os.Stat(dir); err == nil {
+				after = dirState(t, dir)
+			}
+			if after != before {
+				t.Errorf("the refused Open changed the directory:\nbefore %s\nafter  %s", before, after)
+			}
+
+			l, err = Open(dir, Options{Signer: testKey})
+			if err != nil {
+				t.Fatalf("Open without a mark = %v", err)
+			}
+			if l.ID() == m.LogID {
+				t.Errorf("Open without a mark continued log %s, which the directory does not hold", m.LogID)
+			}
+			l.Close()
 		})
 	}
 }

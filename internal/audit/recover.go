@@ -61,8 +61,23 @@ func (l *Log) load() error {
 	fl := floor{Seq: 1}
 	if l.last != nil {
 		l.logID, l.seq, l.prev, fl = l.last.LogID, l.last.LastSeq, l.last.LastHash, l.last.Floor
-	} else if l.logID, err = l.firstLogID(); err != nil {
+	} else if l.logID, err = l.readLogID(); err != nil {
 		return err
+	}
+	// Before anything here changes: a directory that does not hold the
+	// owner's trail must neither pass for it nor have a new trail started
+	// in it.
+	if m := l.opts.Durable; m.LogID != "" && m.LogID != l.logID {
+		found := "holds no audit log"
+		if l.logID != "" {
+			found = "holds audit log " + l.logID
+		}
+		return otherTrail(l.dir, found, m)
+	}
+	if l.logID == "" {
+		if l.logID, err = l.newLogIDFile(); err != nil {
+			return err
+		}
 	}
 	// Files and digests below the floor were recorded as deleted by a
 	// signed digest; a crash interrupted their removal.
@@ -98,10 +113,10 @@ func (l *Log) load() error {
 	return nil
 }
 
-// firstLogID returns the identity of a log that has no digest yet: the one
-// an earlier Open recorded in idName, or a new one that it records, so that
-// a crash before the first digest does not change it.
-func (l *Log) firstLogID() (string, error) {
+// readLogID returns the identity of a log that has no digest yet, as an
+// earlier Open recorded it in idName so that a crash before the first
+// digest does not change it; "" when there is none.
+func (l *Log) readLogID() (string, error) {
 	b, err := os.ReadFile(filepath.Join(l.dir, idName))
 	if id := strings.TrimSpace(string(b)); err == nil && len(id) == 32 && strings.Trim(id, "0123456789abcdef") == "" {
 		return id, nil
@@ -109,6 +124,11 @@ func (l *Log) firstLogID() (string, error) {
 	if err != nil && !os.IsNotExist(err) {
 		return "", fmt.Errorf("audit: %w", err)
 	}
+	return "", nil
+}
+
+// newLogIDFile makes the identity of a new log and records it in idName.
+func (l *Log) newLogIDFile() (string, error) {
 	id := newLogID()
 	if err := l.writeFileAtomic(idName, []byte(id+"\n")); err != nil {
 		return "", fmt.Errorf("audit: %w", err)
@@ -225,6 +245,16 @@ func cutFile(path string, size int64) error {
 		err = cerr
 	}
 	return err
+}
+
+// otherTrail is the error of an Open whose directory does not hold the log
+// that Options.Durable names.
+func otherTrail(dir, found string, m Mark) error {
+	was := fmt.Sprintf("audit log %s was durable there through record %d", m.LogID, m.Seq)
+	if m.Seq == 0 {
+		was = fmt.Sprintf("audit log %s was started there", m.LogID)
+	}
+	return fmt.Errorf("%w: %s %s, but %s: the trail was removed or replaced", ErrOtherTrail, dir, found, was)
 }
 
 // checkDurable fails with ErrCorrupt when the chain read so far ends before

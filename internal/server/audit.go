@@ -61,7 +61,7 @@ type serverAudit struct {
 	usage *awsapi.UsageIndex
 	root  keystore.Wrapper // seals the usage index snapshot
 
-	saverStop context.CancelFunc // stops the periodic usage index saver
+	saverStop context.CancelFunc // stops the periodic saves of the usage index and the audit mark
 	saverDone chan struct{}
 }
 
@@ -76,6 +76,70 @@ var (
 	usageStoreName = "server/usage-index"
 	usageAAD       = []byte("keyward/usage-index/v1")
 )
+
+// The audit mark: the trail's log ID and its last durable record, saved in
+// the store, wrapped under the root key, when the log opens and every
+// auditMarkInterval while records come in. The next start refuses an audit
+// directory that ends before the mark (records were cut) or holds another
+// trail or none (it was removed or replaced): see audit.Options.Durable.
+// The GetKeyLastUsage index carries a mark too, but is saved only every
+// minute; a second bounds what can be cut from the trail's end unnoticed
+// after a crash.
+const auditMarkInterval = time.Second
+
+var (
+	auditMarkStoreName = "server/audit-mark"
+	auditMarkAAD       = []byte("keyward/audit-mark/v1")
+)
+
+// auditMark is the stored form of an audit.Mark.
+type auditMark struct {
+	LogID string `json:"logId"`
+	Seq   uint64 `json:"seq"`
+}
+
+// loadAuditMark returns the saved audit mark, or the zero Mark if there is
+// none (a server from before marks were saved; the usage index's then
+// serves). One that does not unwrap or parse is an error: the store was
+// damaged or tampered with, and starting anyway would drop the check the
+// mark exists for, unless the operator says so (--audit-new-trail).
+func loadAuditMark(ctx context.Context, st store.Store, root keystore.Wrapper) (audit.Mark, error) {
+	b, err := getWrapped(ctx, st, root, auditMarkStoreName, auditMarkAAD)
+	if errors.Is(err, store.ErrNotFound) {
+		return audit.Mark{}, nil
+	} else if err != nil {
+		return audit.Mark{}, fmt.Errorf("the audit mark in the store: %w", err)
+	}
+	var m auditMark
+	if err := json.Unmarshal(b, &m); err != nil || m.LogID == "" {
+		return audit.Mark{}, errors.New("the audit mark in the store does not parse")
+	}
+	return audit.Mark{LogID: m.LogID, Seq: m.Seq}, nil
+}
+
+// saveAuditMark stores l's last durable record as the audit mark and
+// returns its sequence number.
+func (s *Server) saveAuditMark(ctx context.Context, l *audit.Log) (uint64, error) {
+	seq := l.Stats().Seq // counted only once durable
+	b, err := json.Marshal(auditMark{LogID: l.ID(), Seq: seq})
+	if err != nil {
+		return 0, err
+	}
+	wrapped, err := s.aud.root.Wrap(b, auditMarkAAD)
+	if err != nil {
+		return 0, err
+	}
+	return seq, s.store.Update(ctx, func(tx store.Tx) error { return tx.Put(auditMarkStoreName, wrapped) })
+}
+
+// newestMark returns the later of two marks: the audit mark, saved more
+// often, unless the usage index's names the same log further on.
+func newestMark(mark, usage audit.Mark) audit.Mark {
+	if mark.LogID == "" || (usage.LogID == mark.LogID && usage.Seq > mark.Seq) {
+		return usage
+	}
+	return mark
+}
 
 func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
 	setErr := func(err error) {
@@ -102,6 +166,8 @@ func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
 		"write a signed audit digest this often; 0 is 1h")
 	envFlag((*durationValue)(&c.AuditUsageSaveInterval), "audit-usage-save-interval", "KEYWARD_AUDIT_USAGE_SAVE_INTERVAL", "a duration such as 1m",
 		"save the GetKeyLastUsage index this often, bounding what a start after a crash re-reads; 0 is 1m")
+	fs.BoolVar(&c.AuditNewTrail, "audit-new-trail", false,
+		"start a new audit trail if the audit directory no longer holds the one this server wrote (after moving a damaged trail aside); without it that start is refused")
 	fs.BoolVar(&c.InsecureBenchmarkAuditNoFsync, "insecure-benchmark-audit-no-fsync", false,
 		"BENCHMARKS ONLY: answer requests before their audit records are on disk, so a crash loses acknowledged records")
 }
@@ -231,21 +297,37 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 	snapshot := loadUsageSnapshot(ctx, st, root)
 	var durable audit.Mark
 	if !s.cfg.InsecureBenchmarkAuditNoFsync {
-		// The index is saved over durable records only, so the trail must
-		// reach the last record it covers.
-		durable = awsapi.SnapshotMark(snapshot)
+		// Both marks name durable records only, so the trail must reach
+		// the later one.
+		mark, err := loadAuditMark(ctx, st, root)
+		if err != nil && !s.cfg.AuditNewTrail {
+			return nil, fmt.Errorf("%w; the trail cannot be checked against it: restore the store, or start once with --audit-new-trail to do without it", err)
+		} else if err != nil {
+			s.log.Warn("audit: the audit mark in the store is unusable; starting without it, as --audit-new-trail asks", "err", err)
+		}
+		durable = newestMark(mark, awsapi.SnapshotMark(snapshot))
 	}
-	l, err := audit.Open(dir, audit.Options{
+	opts := audit.Options{
 		MaxFileBytes:      s.cfg.AuditMaxFileSize,
 		Retention:         s.cfg.AuditRetention,
 		DigestInterval:    s.cfg.AuditDigestInterval,
 		Signer:            signer,
 		Durable:           durable,
 		InsecureSkipFsync: s.cfg.InsecureBenchmarkAuditNoFsync,
-	})
-	if errors.Is(err, audit.ErrCorrupt) {
-		return nil, fmt.Errorf("--audit-dir %s: %w; keep it for investigation (keyward audit verify) and move it aside to start a new trail", dir, err)
-	} else if err != nil {
+	}
+	l, err := audit.Open(dir, opts)
+	if errors.Is(err, audit.ErrOtherTrail) && s.cfg.AuditNewTrail {
+		s.log.Warn("audit: starting a new trail, as --audit-new-trail asks: the audit directory does not hold the trail this server wrote",
+			"dir", dir, "previous_log_id", durable.LogID, "previous_last_durable_record", durable.Seq)
+		opts.Durable = audit.Mark{}
+		l, err = audit.Open(dir, opts)
+	}
+	switch {
+	case errors.Is(err, audit.ErrCorrupt):
+		return nil, fmt.Errorf("--audit-dir %s: %w; keep it for investigation (keyward audit verify), move it aside, and start once with --audit-new-trail to begin a new trail", dir, err)
+	case errors.Is(err, audit.ErrOtherTrail):
+		return nil, fmt.Errorf("--audit-dir: %w; put the trail back, or, if it is lost, start once with --audit-new-trail to begin a new one", err)
+	case err != nil:
 		return nil, fmt.Errorf("--audit-dir: %w", err)
 	}
 	if r := l.Recovery(); r != nil {
@@ -257,6 +339,13 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 		l.Close()
 		return nil, err
 	}
+	if !s.cfg.InsecureBenchmarkAuditNoFsync {
+		// A new trail's ID is remembered before any request is answered.
+		if _, err := s.saveAuditMark(ctx, l); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("audit: save the audit mark: %w", err)
+		}
+	}
 	start := time.Now()
 	read, err := s.aud.usage.Load(dir, l.ID(), snapshot, start)
 	if err != nil {
@@ -265,14 +354,15 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 	}
 	s.log.Info("audit trail indexed for GetKeyLastUsage", "records_read", read, "dur", time.Since(start).Round(time.Millisecond))
 	s.aud.log = l
-	s.startUsageSaver(l)
+	s.startSavers(l)
 	return l, nil
 }
 
-// startUsageSaver saves the usage index every AuditUsageSaveInterval in
-// which the trail grew, until closeAudit. A failed save is logged and
-// tried again at the next interval; nothing is lost but start-up time.
-func (s *Server) startUsageSaver(l *audit.Log) {
+// startSavers saves the usage index every AuditUsageSaveInterval, and the
+// audit mark every auditMarkInterval, in which the trail grew, until
+// closeAudit. A failed save is logged and tried again at the next tick:
+// nothing is lost but start-up time, or a second of the mark's reach.
+func (s *Server) startSavers(l *audit.Log) {
 	every := s.cfg.AuditUsageSaveInterval
 	if every == 0 {
 		every = DefaultAuditUsageSaveInterval
@@ -283,22 +373,39 @@ func (s *Server) startUsageSaver(l *audit.Log) {
 		defer close(s.aud.saverDone)
 		tick := time.NewTicker(every)
 		defer tick.Stop()
+		var markTick <-chan time.Time // nil: no mark without durable records
+		if !s.cfg.InsecureBenchmarkAuditNoFsync {
+			t := time.NewTicker(auditMarkInterval)
+			defer t.Stop()
+			markTick = t.C
+		}
 		saved := l.Stats().Seq
+		marked := saved
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-markTick:
+				if l.Stats().Seq == marked {
+					continue
+				}
+				seq, err := s.saveAuditMark(ctx, l)
+				if err != nil {
+					s.log.Warn("could not save the audit mark; trying again in a second", "err", err)
+					continue
+				}
+				marked = seq
 			case <-tick.C:
+				if l.Stats().Seq == saved {
+					continue
+				}
+				seq, err := s.saveUsageSnapshot(l)
+				if err != nil {
+					s.log.Warn("could not save the GetKeyLastUsage index; trying again at the next interval", "err", err)
+					continue
+				}
+				saved = seq
 			}
-			if seq := l.Stats().Seq; seq == saved {
-				continue
-			}
-			seq, err := s.saveUsageSnapshot(l)
-			if err != nil {
-				s.log.Warn("could not save the GetKeyLastUsage index; trying again at the next interval", "err", err)
-				continue
-			}
-			saved = seq
 		}
 	}()
 }
@@ -444,9 +551,15 @@ func (s *Server) closeAudit() error {
 	if err != nil {
 		return fmt.Errorf("close audit log: %w", err)
 	}
-	// Nothing appends any more, so the index holds every record.
+	// Nothing appends any more, so the index and the mark cover every
+	// record.
 	if _, err := s.saveUsageSnapshot(l); err != nil {
 		s.log.Warn("could not save the GetKeyLastUsage index; the next start re-reads the records since the last save", "err", err)
+	}
+	if !s.cfg.InsecureBenchmarkAuditNoFsync {
+		if _, err := s.saveAuditMark(context.Background(), l); err != nil {
+			s.log.Warn("could not save the audit mark at shutdown", "err", err)
+		}
 	}
 	return nil
 }

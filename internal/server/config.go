@@ -45,6 +45,12 @@ type Config struct {
 	// records reach the disk. It exists only to measure what durability
 	// costs; never set it on a server that holds real keys.
 	InsecureBenchmarkAuditNoFsync bool
+	// AuditNewTrail (--audit-new-trail, no environment variable) lets the
+	// server start a new audit trail when the audit directory no longer
+	// holds the one its store says it wrote (removed, emptied, or another
+	// trail). It is for the one start after an operator moved a damaged
+	// trail aside; without it such a start is refused.
+	AuditNewTrail bool
 
 	envErr error // an environment variable that did not parse
 }
