@@ -69,6 +69,10 @@ func TestCreateKeySpecUsageMatrix(t *testing.T) {
 		if sortedFields(got) != sortedFields(want) || d.KeySpec != c.spec || d.KeyUsage != c.usage {
 			t.Errorf("DescribeKey(%s/%s) algorithms = %s, want %s", c.spec, c.usage, got, want)
 		}
+		// AWS gives key material IDs to symmetric encryption keys only.
+		if (d.CurrentKeyMaterialId != nil) != (c.spec == "SYMMETRIC_DEFAULT") {
+			t.Errorf("DescribeKey(%s/%s) CurrentKeyMaterialId = %v", c.spec, c.usage, aws.ToString(d.CurrentKeyMaterialId))
+		}
 	}
 
 	refused := []struct {
@@ -286,6 +290,9 @@ func TestRSAEncryption(t *testing.T) {
 		if !bytes.Equal(dec.Plaintext, pt) || dec.EncryptionAlgorithm != c.alg {
 			t.Errorf("%s round trip failed", c.alg)
 		}
+		if dec.KeyMaterialId != nil {
+			t.Errorf("Decrypt with an RSA key returned KeyMaterialId %s; AWS returns it for symmetric keys only", *dec.KeyMaterialId)
+		}
 		_, err := e.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: m.KeyId, Plaintext: append(pt, 'x'), EncryptionAlgorithm: c.alg})
 		wantErr(t, err, "ValidationException", fmt.Sprintf("Algorithm %s and key spec RSA_2048 cannot encrypt data larger than %d bytes.", c.alg, c.max))
 		// A ciphertext made outside Keyward with the public key alone.
@@ -330,6 +337,11 @@ func TestRSAEncryption(t *testing.T) {
 	dec := must[*kms.DecryptOutput](t)(e.kms.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: back.CiphertextBlob}))
 	if string(dec.Plaintext) != "hop" || back.SourceEncryptionAlgorithm != "RSAES_OAEP_SHA_256" {
 		t.Errorf("ReEncrypt symmetric -> RSA -> symmetric = %q", dec.Plaintext)
+	}
+	// Only the symmetric side of each hop has a key material ID.
+	if re.SourceKeyMaterialId == nil || re.DestinationKeyMaterialId != nil || back.SourceKeyMaterialId != nil || back.DestinationKeyMaterialId == nil {
+		t.Errorf("ReEncrypt key material IDs: to RSA source %v destination %v, back source %v destination %v",
+			aws.ToString(re.SourceKeyMaterialId), aws.ToString(re.DestinationKeyMaterialId), aws.ToString(back.SourceKeyMaterialId), aws.ToString(back.DestinationKeyMaterialId))
 	}
 }
 

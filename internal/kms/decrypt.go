@@ -29,7 +29,7 @@ func (s *Service) Decrypt(ctx context.Context, caller *Caller, req *DecryptReque
 	if err != nil {
 		return nil, err
 	}
-	return &DecryptResponse{KeyId: d.key.key.ARN(), Plaintext: d.plaintext, EncryptionAlgorithm: d.alg, KeyMaterialId: materialID(d.key.key.ID, d.version)}, nil
+	return &DecryptResponse{KeyId: d.key.key.ARN(), Plaintext: d.plaintext, EncryptionAlgorithm: d.alg, KeyMaterialId: keyMaterialID(d.key.key, d.version)}, nil
 }
 
 // decrypted is the result of decryptWith.

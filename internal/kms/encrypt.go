@@ -35,7 +35,7 @@ func (s *Service) Encrypt(ctx context.Context, caller *Caller, req *EncryptReque
 	}
 	out := &EncryptResponse{CiphertextBlob: ct, KeyId: e.key.ARN(), EncryptionAlgorithm: alg}
 	if cur := e.key.Current(); cur != nil {
-		out.KeyMaterialID = materialID(e.key.ID, cur.ID)
+		out.KeyMaterialID = keyMaterialID(e.key, cur.ID)
 	}
 	return out, nil
 }

@@ -49,7 +49,7 @@ func (s *Service) ReEncrypt(ctx context.Context, caller *Caller, req *ReEncryptR
 		KeyId:                          dst.key.ARN(),
 		SourceEncryptionAlgorithm:      src.alg,
 		DestinationEncryptionAlgorithm: dstAlg,
-		SourceKeyMaterialId:            materialID(src.key.key.ID, src.version),
-		DestinationKeyMaterialId:       materialID(dst.key.ID, dst.key.Current().ID),
+		SourceKeyMaterialId:            keyMaterialID(src.key.key, src.version),
+		DestinationKeyMaterialId:       keyMaterialID(dst.key, dst.key.Current().ID),
 	}, nil
 }

@@ -433,6 +433,18 @@ func materialID(keyID string, version uint32) string {
 	return hex.EncodeToString(h[:])
 }
 
+// keyMaterialID is the ID of k's key material version v where AWS KMS
+// shows one: only symmetric encryption keys have key material IDs (with
+// AWS_KMS origin, or EXTERNAL and single-Region), so for every other key,
+// and in the responses that carry one (DescribeKey, Decrypt, ReEncrypt), it
+// is "" and the field is left out.
+func keyMaterialID(k *keys.Key, v uint32) string {
+	if k.Spec != keys.SpecSymmetricDefault || (k.Origin == keys.OriginExternal && k.MultiRegion) {
+		return ""
+	}
+	return materialID(k.ID, v)
+}
+
 // metadata renders a key as KeyMetadata.
 func (s *Service) metadata(k *keys.Key) *KeyMetadata {
 	m := &KeyMetadata{
@@ -451,7 +463,7 @@ func (s *Service) metadata(k *keys.Key) *KeyMetadata {
 		MultiRegion:           k.MultiRegion,
 	}
 	if v := k.Current(); v != nil {
-		m.CurrentKeyMaterialId = materialID(k.ID, v.ID)
+		m.CurrentKeyMaterialId = keyMaterialID(k, v.ID)
 	}
 	spec, usage := keyspec.Spec(k.Spec), keyspec.Usage(k.Usage)
 	m.EncryptionAlgorithms = keyspec.EncryptionAlgorithms(spec, usage)
