@@ -100,6 +100,14 @@ type proc struct {
 	url    string
 	stderr *bytes.Buffer
 	mu     sync.Mutex
+	eof    chan struct{} // closed once stderr is read to its end
+}
+
+// wait waits for the server to exit, having read everything it wrote:
+// cmd.Wait closes the pipe, and lines not read by then would be lost.
+func (p *proc) wait() error {
+	<-p.eof
+	return p.cmd.Wait()
 }
 
 var endpointRE = regexp.MustCompile(`endpoint=(http://127\.0\.0\.1:[0-9]+)`)
@@ -116,9 +124,10 @@ func startProc(t *testing.T, dataDir string, extra ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}}
+	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, eof: make(chan struct{})}
 	found := make(chan string, 1)
 	go func() {
+		defer close(p.eof)
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			line := sc.Text()
@@ -218,7 +227,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
+	go func() { done <- p.wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
