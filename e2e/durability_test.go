@@ -468,6 +468,52 @@ func TestRemovedAuditTrailStopsStart(t *testing.T) {
 	}
 }
 
+// TestRemovedNewestDigestStopsStart: the newest digest and the log file it
+// signed, removed together after a clean stop, leave a trail whose
+// signatures all check; the mark saved at shutdown still knows the records
+// in that file, so keyward audit verify reports them lost and the next
+// start is refused.
+func TestRemovedNewestDigestStopsStart(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+	c := newClient(p.url, akid, secret, testRegion)
+	must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait()
+	p = startProc(t, dir)
+	c = newClient(p.url, akid, secret, testRegion)
+	must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait()
+
+	auditDir := server.DefaultAuditDir(dir)
+	digests, _ := filepath.Glob(filepath.Join(auditDir, "digest-*.json"))
+	logs, _ := filepath.Glob(filepath.Join(auditDir, "audit-*.log"))
+	if len(digests) != 2 || len(logs) != 2 {
+		t.Fatalf("after two clean stops: digests %v, log files %v; want two of each", digests, logs)
+	}
+	for _, f := range []string{digests[1], logs[1]} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every signature and the chain still check; the mark in the store is
+	// what tells, and verify reads it too.
+	vout, verr := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput()
+	if verr == nil || !strings.Contains(string(vout), "lost-durable at record 2: the trail ends at record 1, but record 2 was durable") {
+		t.Errorf("keyward audit verify = %v:\n%s\nwant lost-durable at record 2", verr, vout)
+	}
+	vout, verr = exec.Command(binary(t), "audit", "verify", "--data-dir", dir, "--no-mark").CombinedOutput()
+	if verr != nil || !strings.Contains(string(vout), "OK") {
+		t.Errorf("keyward audit verify --no-mark = %v:\n%s\nwant OK: without the mark nothing shows the removal", verr, vout)
+	}
+	out := refusedStart(t, dir)
+	if !strings.Contains(out, "the trail ends at record 1, but record 2 was durable") {
+		t.Errorf("start after the newest digest and its file were removed:\n%s\nwant a refusal naming record 2", out)
+	}
+}
+
 // TestForgedAuditMarkStopsStart: an audit mark in the store that is not
 // the server's (not wrapped under the root key for that purpose) stops the
 // start, since the trail cannot be checked against it; --audit-new-trail
@@ -511,6 +557,11 @@ func TestForgedAuditMarkStopsStart(t *testing.T) {
 	p2 := startProc(t, dir, "--audit-new-trail")
 	c2 := newClient(p2.url, akid, secret, testRegion)
 	must[*kms.EncryptOutput](t)(c2.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
+	// While the server runs, verify cannot read the store and says so.
+	vout, verr := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput()
+	if verr != nil || !strings.Contains(string(vout), "mark      not checked") || !strings.Contains(string(vout), "running server") {
+		t.Errorf("keyward audit verify beside a running server = %v:\n%s\nwant OK, the mark not checked", verr, vout)
+	}
 	p2.cmd.Process.Signal(syscall.SIGTERM)
 	p2.cmd.Wait()
 	// The same trail went on: every file there before is still there.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -10,20 +11,27 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	bberrors "go.etcd.io/bbolt/errors"
+
 	"github.com/keyward/keyward/internal/audit"
+	"github.com/keyward/keyward/internal/keystore"
 	"github.com/keyward/keyward/internal/server"
+	"github.com/keyward/keyward/internal/store/bolt"
 )
 
 func auditUsage(w io.Writer) {
 	fmt.Fprint(w, `usage: keyward audit <command> [flags]
 
 commands:
-  verify   check the audit log's hash chain, digests and signatures
-           keyward audit verify [--data-dir D] [--dir D] [--public-key F]
+  verify   check the audit log's hash chain, digests and signatures, and
+           that it reaches the last record the server's store remembers
+           as durable (skipped with --no-mark, or while a server runs)
+           keyward audit verify [--data-dir D] [--dir D] [--public-key F] [--no-mark]
   query    print audit records
            keyward audit query [--start T] [--end T] [--key K] [--principal P]
                                [--event-name N] [--error-code C] [--output json|table]
@@ -66,6 +74,7 @@ func auditVerify(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.SetOutput(stderr)
 	dataDir, auditDir := auditDirs(fs, getenv)
 	pubFile := fs.String("public-key", "", "PEM public key of the audit signing key (default <data-dir>/audit-signing-key.pub.pem)")
+	noMark := fs.Bool("no-mark", false, "do not check the trail against the last durable record in <data-dir>'s store (for a copy that is meant to be older)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -85,14 +94,57 @@ func auditVerify(args []string, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "keyward audit verify: %v\n", err)
 		return 1
 	}
-	printReport(stdout, d, rep)
+	markLine := "not checked (--no-mark)"
+	if !*noMark {
+		m, err := storeMark(*dataDir)
+		switch {
+		case errors.Is(err, errMarkUnreadable):
+			markLine = "not checked: " + err.Error()
+		case err != nil:
+			fmt.Fprintf(stderr, "keyward audit verify: %v\n", err)
+			return 1
+		case m.LogID == "":
+			markLine = "not checked: the store remembers none"
+		default:
+			rep.CheckMark(m)
+			markLine = fmt.Sprintf("the server's store says record %d of log %s was durable", m.Seq, m.LogID)
+		}
+	}
+	printReport(stdout, d, rep, markLine)
 	if !rep.OK() {
 		return 1
 	}
 	return 0
 }
 
-func printReport(w io.Writer, dir string, rep *audit.Report) {
+// errMarkUnreadable wraps the reasons storeMark could not read a store,
+// as opposed to a store whose mark is not the server's.
+var errMarkUnreadable = errors.New("no store to read")
+
+// storeMark reads the last record dataDir's store remembers the audit trail
+// made durable (server.DurableMark), as the server checks it at start.
+func storeMark(dataDir string) (audit.Mark, error) {
+	keyPath, dbPath := filepath.Join(dataDir, adminRootKeyFile), filepath.Join(dataDir, adminStoreFile)
+	for _, p := range []string{keyPath, dbPath} {
+		if _, err := os.Stat(p); err != nil {
+			return audit.Mark{}, fmt.Errorf("%w: %v", errMarkUnreadable, err)
+		}
+	}
+	root, _, err := keystore.OpenSoft(keyPath)
+	if err != nil {
+		return audit.Mark{}, err
+	}
+	st, err := bolt.Open(dbPath)
+	if errors.Is(err, bberrors.ErrTimeout) {
+		return audit.Mark{}, fmt.Errorf("%w: %s is in use by a running server, which checks its trail against the mark when it starts", errMarkUnreadable, dbPath)
+	} else if err != nil {
+		return audit.Mark{}, err
+	}
+	defer st.Close()
+	return server.DurableMark(context.Background(), st, root)
+}
+
+func printReport(w io.Writer, dir string, rep *audit.Report, markLine string) {
 	if rep.OK() {
 		fmt.Fprintf(w, "audit log %s: OK\n", dir)
 	} else {
@@ -113,6 +165,7 @@ func printReport(w io.Writer, dir string, rep *audit.Report) {
 	if len(rep.Pending) > 0 {
 		fmt.Fprintf(w, "  pending   %s: written after the newest digest, protected by the hash chain only until the next one\n", strings.Join(rep.Pending, ", "))
 	}
+	fmt.Fprintf(w, "  mark      %s\n", markLine)
 	if rep.TornTail != "" {
 		fmt.Fprintf(w, "  torn tail %s: a write in flight, or a crash the server repairs when it starts\n", rep.TornTail)
 	}

@@ -61,7 +61,7 @@ func (l *Log) load() error {
 	fl := floor{Seq: 1}
 	if l.last != nil {
 		l.logID, l.seq, l.prev, fl = l.last.LogID, l.last.LastSeq, l.last.LastHash, l.last.Floor
-	} else if l.logID, err = l.readLogID(); err != nil {
+	} else if l.logID, err = readLogID(l.dir); err != nil {
 		return err
 	}
 	// Before anything here changes: a directory that does not hold the
@@ -116,8 +116,8 @@ func (l *Log) load() error {
 // readLogID returns the identity of a log that has no digest yet, as an
 // earlier Open recorded it in idName so that a crash before the first
 // digest does not change it; "" when there is none.
-func (l *Log) readLogID() (string, error) {
-	b, err := os.ReadFile(filepath.Join(l.dir, idName))
+func readLogID(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, idName))
 	if id := strings.TrimSpace(string(b)); err == nil && len(id) == 32 && strings.Trim(id, "0123456789abcdef") == "" {
 		return id, nil
 	}

@@ -48,6 +48,11 @@ const (
 	DigestChain ProblemKind = "digest-chain"
 	// MissingDigest: a digest in the chain is absent.
 	MissingDigest ProblemKind = "missing-digest"
+	// LostDurable: the trail ends before a record its owner remembers as
+	// durable, or is not the log the owner remembers (Report.CheckMark):
+	// records were cut, newest digests and files removed together, or the
+	// directory replaced.
+	LostDurable ProblemKind = "lost-durable"
 )
 
 // Problem is one finding of Verify, located at the first bad record or file.
@@ -65,7 +70,10 @@ func (p Problem) String() string {
 	if p.Line > 0 {
 		s += fmt.Sprintf(":%d", p.Line)
 	}
-	s += ": " + string(p.Kind)
+	if s != "" {
+		s += ": "
+	}
+	s += string(p.Kind)
 	if p.Seq > 0 {
 		s += fmt.Sprintf(" at record %d", p.Seq)
 	}
@@ -80,6 +88,7 @@ func (p Problem) String() string {
 
 // Report is the result of Verify.
 type Report struct {
+	LogID    string // the log's identity: the newest valid digest's, else the one recorded before any digest
 	Files    int    // log files checked
 	Digests  int    // digests whose signature verified
 	Records  uint64 // records checked
@@ -103,6 +112,27 @@ type Report struct {
 // OK reports whether verification found no problem.
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
+// CheckMark adds a LostDurable problem when the trail does not reach m, a
+// record its owner remembers as durable (see Options.Durable): the one
+// tampering that leaves every signature and the chain intact, the removal
+// of the newest digests with the files after them, or of records written
+// since the newest digest. The zero Mark checks nothing.
+func (r *Report) CheckMark(m Mark) {
+	switch {
+	case m.LogID == "":
+	case r.LogID != m.LogID:
+		found := "no log"
+		if r.LogID != "" {
+			found = "log " + r.LogID
+		}
+		r.Problems = append(r.Problems, Problem{Kind: LostDurable,
+			Detail: fmt.Sprintf("the directory holds %s, but log %s was durable here through record %d: the trail was removed or replaced", found, m.LogID, m.Seq)})
+	case r.LastSeq < m.Seq:
+		r.Problems = append(r.Problems, Problem{Kind: LostDurable, Seq: r.LastSeq + 1,
+			Detail: fmt.Sprintf("the trail ends at record %d, but record %d was durable: records %d to %d were removed, or an older copy was put back", r.LastSeq, m.Seq, r.LastSeq+1, m.Seq)})
+	}
+}
+
 // Verify checks the log in dir: the signature of every digest with pub,
 // the chain of digests, that the digests list every file and that each
 // file matches its listing, and the hash chain of every record. It returns
@@ -113,8 +143,10 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 }
 // the newest valid digest records (see doc.go). Verify may run while a Log
 // appends; if retention deletes files meanwhile, it can report them
 // missing, and a second run settles it. It cannot notice the
-// deletion of the newest digests together with the files after them:
-// ship digests off the machine to protect the tail.
+// deletion of the newest digests together with the files after them, nor
+// records cut since the newest digest, unless the owner remembers the last
+// durable record elsewhere (Report.CheckMark); ship digests off the machine
+// to protect the tail.
 func Verify(dir string, pub crypto.PublicKey) (*Report, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -173,6 +205,13 @@ func Verify(dir string, pub crypto.PublicKey) (*Report, error) {
 		all = append(all, d)
 	}
 	fl := floor{Seq: 1}
+	if newest != nil {
+		v.rep.LogID = newest.LogID
+	} else if id, err := readLogID(dir); err != nil {
+		return nil, err
+	} else {
+		v.rep.LogID = id
+	}
 	if newest != nil {
 		fl = newest.Floor
 		v.signedSeq, v.signedHash = newest.LastSeq, newest.LastHash

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -251,5 +252,59 @@ func TestVerifyPendingAndTornTail(t *testing.T) {
 	rep := mustVerify(t, dir)
 	if rep.SignedSeq != 10 || rep.LastSeq != 13 || len(rep.Pending) != 1 || rep.Pending[0] != logs[len(logs)-1] || rep.TornTail == "" {
 		t.Errorf("Verify = %+v, want records 11-13 pending and a torn tail", rep)
+	}
+}
+
+// TestReportCheckMark checks Report.CheckMark against the trails a mark can
+// meet: one that reaches it, one cut short of it (a removal every signature
+// survives: the newest digest with its file), another log's, and none.
+func TestReportCheckMark(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	id := l.ID()
+	appendN(t, l, 0, 3)
+	l.Close() // digest 1 signs records 1-3
+	l = openLog(t, dir, Options{})
+	appendN(t, l, 3, 2)
+	l.Close() // digest 2 signs records 4-5
+	rep := mustVerify(t, dir)
+	if rep.LogID != id || rep.LastSeq != 5 {
+		t.Fatalf("Verify: log %s through record %d, want %s through 5", rep.LogID, rep.LastSeq, id)
+	}
+	// The newest digest and its file, removed together: still OK alone.
+	for _, prefix := range []string{digestPrefix, logPrefix} {
+		names := listFiles(t, dir, prefix)
+		if err := os.Remove(filepath.Join(dir, names[len(names)-1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep := mustVerify(t, dir); rep.LastSeq != 3 {
+		t.Fatalf("Verify after the removal: OK through record %d, want 3", rep.LastSeq)
+	}
+
+	tests := []struct {
+		name string
+		dir  string
+		mark Mark
+		want string // "" for no problem
+	}{
+		{"no mark", dir, Mark{}, ""},
+		{"mark reached", dir, Mark{LogID: id, Seq: 3}, ""},
+		{"mark beyond the trail", dir, Mark{LogID: id, Seq: 5}, "lost-durable at record 4: the trail ends at record 3, but record 5 was durable: records 4 to 5 were removed"},
+		{"another log's mark", dir, Mark{LogID: "0123456789abcdef0123456789abcdef", Seq: 1}, "lost-durable: the directory holds log " + id + ", but log 0123456789abcdef0123456789abcdef was durable here through record 1"},
+		{"no log at all", t.TempDir(), Mark{LogID: id, Seq: 1}, "lost-durable: the directory holds no log, but log " + id},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := mustVerify(t, tc.dir)
+			rep.CheckMark(tc.mark)
+			var got string
+			if len(rep.Problems) > 0 {
+				got = rep.Problems[len(rep.Problems)-1].String()
+			}
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("CheckMark(%+v): problem %q, want %q", tc.mark, got, tc.want)
+			}
+		})
 	}
 }

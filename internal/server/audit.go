@@ -132,6 +132,19 @@ func (s *Server) saveAuditMark(ctx context.Context, l *audit.Log) (uint64, error
 	return seq, s.store.Update(ctx, func(tx store.Tx) error { return tx.Put(auditMarkStoreName, wrapped) })
 }
 
+// DurableMark returns the last record the store st says the audit trail
+// made durable, as the server checks its trail against at start: the later
+// of the audit mark and the GetKeyLastUsage index's. The zero Mark means
+// the store remembers none. An error means the audit mark does not unwrap
+// under root or does not parse.
+func DurableMark(ctx context.Context, st store.Store, root keystore.Wrapper) (audit.Mark, error) {
+	mark, err := loadAuditMark(ctx, st, root)
+	if err != nil {
+		return audit.Mark{}, err
+	}
+	return newestMark(mark, awsapi.SnapshotMark(loadUsageSnapshot(ctx, st, root))), nil
+}
+
 // newestMark returns the later of two marks: the audit mark, saved more
 // often, unless the usage index's names the same log further on.
 func newestMark(mark, usage audit.Mark) audit.Mark {
