@@ -341,9 +341,7 @@ func TestKill9UsageIndexSaved(t *testing.T) {
 // here: the audit mark, saved every second, is what knows the cut records.
 func TestRemovedAuditRecordsStopStart(t *testing.T) {
 	dir := t.TempDir()
-	p := startProc(t, dir)
-	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
-	c := newClient(p.url, akid, secret, testRegion)
+	p, c := startSigned(t, dir)
 	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
 	for range 6 {
 		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
@@ -392,11 +390,10 @@ func TestRemovedAuditRecordsStopStart(t *testing.T) {
 	if _, err := os.Stat(auditDir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the refused start made %s: %v", auditDir, err)
 	}
-	p2 := startProc(t, dir, "--audit-new-trail")
+	p2, c2 := startSigned(t, dir, "--audit-new-trail")
 	if !strings.Contains(p2.log(), "starting a new trail") {
 		t.Errorf("no warning about the new trail in the start-up log:\n%s", p2.log())
 	}
-	c2 := newClient(p2.url, akid, secret, testRegion)
 	must[*kms.EncryptOutput](t)(c2.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("new trail")}))
 }
 
@@ -436,9 +433,7 @@ func TestRemovedAuditTrailStopsStart(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			p := startProc(t, dir)
-			akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
-			c := newClient(p.url, akid, secret, testRegion)
+			p, c := startSigned(t, dir)
 			must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
 			if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
@@ -475,14 +470,11 @@ func TestRemovedAuditTrailStopsStart(t *testing.T) {
 // start is refused.
 func TestRemovedNewestDigestStopsStart(t *testing.T) {
 	dir := t.TempDir()
-	p := startProc(t, dir)
-	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
-	c := newClient(p.url, akid, secret, testRegion)
+	p, c := startSigned(t, dir)
 	must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.wait()
-	p = startProc(t, dir)
-	c = newClient(p.url, akid, secret, testRegion)
+	p, c = startSigned(t, dir)
 	must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.wait()
@@ -520,9 +512,7 @@ func TestRemovedNewestDigestStopsStart(t *testing.T) {
 // starts without it, on the same trail.
 func TestForgedAuditMarkStopsStart(t *testing.T) {
 	dir := t.TempDir()
-	p := startProc(t, dir)
-	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
-	c := newClient(p.url, akid, secret, testRegion)
+	p, c := startSigned(t, dir)
 	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Wait()
@@ -554,8 +544,7 @@ func TestForgedAuditMarkStopsStart(t *testing.T) {
 	}
 	auditDir := server.DefaultAuditDir(dir)
 	before := readTree(t, auditDir)
-	p2 := startProc(t, dir, "--audit-new-trail")
-	c2 := newClient(p2.url, akid, secret, testRegion)
+	p2, c2 := startSigned(t, dir, "--audit-new-trail")
 	must[*kms.EncryptOutput](t)(c2.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
 	// While the server runs, verify cannot read the store and says so.
 	vout, verr := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput()
@@ -577,6 +566,15 @@ func TestForgedAuditMarkStopsStart(t *testing.T) {
 	if n != 2 {
 		t.Errorf("the trail holds %d records after CreateKey and Encrypt, want 2", n)
 	}
+}
+
+// startSigned starts a server on dir and returns it with a client signed
+// with the account root's access key.
+func startSigned(t *testing.T, dir string, extra ...string) (*proc, *kms.Client) {
+	t.Helper()
+	p := startProc(t, dir, extra...)
+	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
+	return p, newClient(p.url, akid, secret, testRegion)
 }
 
 // refusedStart starts a server on dataDir that must refuse to start, and
