@@ -206,16 +206,12 @@ func Verify(dir string, pub crypto.PublicKey) (*Report, error) {
 	}
 	fl := floor{Seq: 1}
 	if newest != nil {
-		v.rep.LogID = newest.LogID
-	} else if id, err := readLogID(dir); err != nil {
-		return nil, err
-	} else {
-		v.rep.LogID = id
-	}
-	if newest != nil {
 		fl = newest.Floor
 		v.signedSeq, v.signedHash = newest.LastSeq, newest.LastHash
 		v.rep.SignedSeq = newest.LastSeq
+		v.rep.LogID = newest.LogID
+	} else if v.rep.LogID, err = readLogID(dir); err != nil {
+		return nil, err
 	}
 	covered := make(map[string]*digestFile)
 	var listed []*digestFile
