@@ -24,12 +24,11 @@ func (l *Log) load() error {
 		created time.Time
 	}
 	var logs, digests []named // os.ReadDir sorts by name, which sorts by seq
+	var tmps []string
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasSuffix(name, tmpSuffix) {
-			// A digest whose write was cut short; it was never renamed
-			// into place, so nothing refers to it.
-			os.Remove(filepath.Join(l.dir, name))
+			tmps = append(tmps, name)
 			continue
 		}
 		if seq, t, ok := parseName(name, logPrefix, logSuffix); ok {
@@ -73,6 +72,11 @@ func (l *Log) load() error {
 			found = "holds audit log " + l.logID
 		}
 		return otherTrail(l.dir, found, m)
+	}
+	for _, name := range tmps {
+		// A digest whose write was cut short; it was never renamed into
+		// place, so nothing refers to it.
+		os.Remove(filepath.Join(l.dir, name))
 	}
 	if l.logID == "" {
 		if l.logID, err = l.newLogIDFile(); err != nil {

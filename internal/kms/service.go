@@ -435,9 +435,8 @@ func materialID(keyID string, version uint32) string {
 
 // keyMaterialID is the ID of k's key material version v where AWS KMS
 // shows one: only symmetric encryption keys have key material IDs (with
-// AWS_KMS origin, or EXTERNAL and single-Region), so for every other key,
-// and in the responses that carry one (DescribeKey, Decrypt, ReEncrypt), it
-// is "" and the field is left out.
+// AWS_KMS origin, or EXTERNAL and single-Region). For every other key it is
+// "", which leaves the field out of DescribeKey, Decrypt and ReEncrypt.
 func keyMaterialID(k *keys.Key, v uint32) string {
 	if k.Spec != keys.SpecSymmetricDefault || (k.Origin == keys.OriginExternal && k.MultiRegion) {
 		return ""
