@@ -3,6 +3,10 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	binenc "encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -503,6 +507,92 @@ func TestRemovedNewestDigestStopsStart(t *testing.T) {
 	out := refusedStart(t, dir)
 	if !strings.Contains(out, "the trail ends at record 1, but record 2 was durable") {
 		t.Errorf("start after the newest digest and its file were removed:\n%s\nwant a refusal naming record 2", out)
+	}
+}
+
+// TestRewrittenAuditRecordsStopStart: after kill -9, records the crash left
+// unsigned are rewritten with their chain recomputed, as anyone who can
+// write the directory and read doc.go can: every hash checks, and a start
+// would sign them. The mark holds the chain hash of the last durable
+// record, so keyward audit verify reports the rewrite and the start is
+// refused, changing nothing.
+func TestRewrittenAuditRecordsStopStart(t *testing.T) {
+	dir := t.TempDir()
+	p, c := startSigned(t, dir)
+	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
+	for range 4 {
+		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
+	}
+	time.Sleep(1500 * time.Millisecond) // the mark is saved at 1 s
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+
+	auditDir := server.DefaultAuditDir(dir)
+	logs, _ := filepath.Glob(filepath.Join(auditDir, "audit-*.log"))
+	if len(logs) == 0 {
+		t.Fatal("no audit log file")
+	}
+	live := logs[len(logs)-1]
+	data, err := os.ReadFile(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The record format of doc.go: {"seq":N,"prevHash":H,"hash":H,"event":E},
+	// hash = SHA-256(prevHash || uint64be(seq) || E).
+	var out []byte
+	var prev []byte
+	for i, line := range bytes.SplitAfter(bytes.TrimRight(data, "\x00"), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var r struct {
+			Seq   uint64          `json:"seq"`
+			Prev  string          `json:"prevHash"`
+			Event json.RawMessage `json:"event"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if prev, err = hex.DecodeString(r.Prev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		event := []byte(r.Event)
+		if r.Seq == 3 {
+			event = bytes.Replace(event, []byte(`"sourceIPAddress":"127.0.0.1"`), []byte(`"sourceIPAddress":"127.0.0.2"`), 1)
+			if bytes.Equal(event, r.Event) {
+				t.Fatalf("record 3 has no sourceIPAddress 127.0.0.1: %s", r.Event)
+			}
+		}
+		h := sha256.New()
+		h.Write(prev)
+		h.Write(binenc.BigEndian.AppendUint64(nil, r.Seq))
+		h.Write(event)
+		sum := h.Sum(nil)
+		out = fmt.Appendf(out, `{"seq":%d,"prevHash":"%x","hash":"%x","event":%s}`+"\n", r.Seq, prev, sum, event)
+		prev = sum
+	}
+	if err := os.WriteFile(live, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := readTree(t, auditDir)
+
+	if vout, err := exec.Command(binary(t), "audit", "verify", "--data-dir", dir, "--no-mark").CombinedOutput(); err != nil {
+		t.Fatalf("keyward audit verify --no-mark = %v; the forged chain should check without the mark:\n%s", err, vout)
+	}
+	vout, verr := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput()
+	if verr == nil || !strings.Contains(string(vout), "lost-durable at record") || !strings.Contains(string(vout), "were rewritten") {
+		t.Errorf("keyward audit verify = %v:\n%s\nwant lost-durable naming the rewrite", verr, vout)
+	}
+	out2 := refusedStart(t, dir)
+	if !strings.Contains(out2, "is not the record that was durable") {
+		t.Errorf("start after records were rewritten:\n%s\nwant a refusal naming the rewrite", out2)
+	}
+	if changed := changedFiles(before, readTree(t, auditDir)); len(changed) > 0 {
+		t.Errorf("the refused start changed the audit directory: %v", changed)
 	}
 }
 

@@ -89,11 +89,7 @@ func auditVerify(args []string, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "keyward audit verify: --public-key: %v\n", err)
 		return 2
 	}
-	rep, err := audit.Verify(d, pub)
-	if err != nil {
-		fmt.Fprintf(stderr, "keyward audit verify: %v\n", err)
-		return 1
-	}
+	var mark audit.Mark
 	markLine := "not checked (--no-mark)"
 	if !*noMark {
 		m, err := storeMark(*dataDir)
@@ -106,9 +102,14 @@ func auditVerify(args []string, getenv func(string) string, stdout, stderr io.Wr
 		case m.LogID == "":
 			markLine = "not checked: the store remembers none"
 		default:
-			rep.CheckMark(m)
+			mark = m
 			markLine = fmt.Sprintf("the server's store says record %d of log %s was durable", m.Seq, m.LogID)
 		}
+	}
+	rep, err := audit.VerifyMark(d, pub, mark)
+	if err != nil {
+		fmt.Fprintf(stderr, "keyward audit verify: %v\n", err)
+		return 1
 	}
 	printReport(stdout, d, rep, markLine)
 	if !rep.OK() {

@@ -70,13 +70,13 @@
 // remembers elsewhere a record the log made durable (Options.Durable; the
 // server keeps one in its store, saved when the log opens and every second
 // after). A trail of that log ending before it lost acknowledged records,
-// which no crash does, so Open refuses it with ErrCorrupt before cutting or
-// signing anything; a directory that no longer holds that log at all
-// (removed, emptied, or swapped for another trail) it refuses with
-// ErrOtherTrail. And a record
-// written to a live file that someone deleted reaches no file: after each
-// fsync the writer checks the file is still linked, and stops the Log if
-// not.
+// which no crash does, and one whose record there has another hash was
+// rewritten, chain and all; Open refuses both with ErrCorrupt before
+// cutting or signing anything. A directory that no longer holds that log
+// at all (removed, emptied, or swapped for another trail) it refuses with
+// ErrOtherTrail. And a record written to a live file that someone deleted
+// reaches no file: after each fsync the writer checks the file is still
+// linked, and stops the Log if not.
 //
 // A write error stops the Log (ErrBroken): after a failed fsync nothing is
 // known about the file. A full disk need not, because the live file is
@@ -104,7 +104,6 @@
 // digest: someone able to write the directory can rewrite or cut records
 // written since, or delete the newest digests together with the files
 // after them. Options.Durable narrows that to the records since its mark,
-// for an Open that is given one, and Report.CheckMark does the same for
-// Verify. Copy digests elsewhere, as CloudTrail keeps them in S3, to
+// for an Open that is given one, and so does VerifyMark. Copy digests elsewhere, as CloudTrail keeps them in S3, to
 // protect the tail.
 package audit

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -211,6 +212,41 @@ func recordsEnd(t testing.TB, path string) int64 {
 func cutZeros(t testing.TB, path string) {
 	t.Helper()
 	if err := os.Truncate(path, recordsEnd(t, path)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rewriteRecord changes record seq's event in the last log file in dir and
+// recomputes the chain from there on, as a forger who can write the
+// directory would: every hash checks, only a signature or a mark can tell.
+func rewriteRecord(t testing.TB, dir string, seq uint64) {
+	t.Helper()
+	logs := listFiles(t, dir, logPrefix)
+	path := filepath.Join(dir, logs[len(logs)-1])
+	var out []byte
+	var prev [32]byte
+	changed := false
+	for i, line := range readLines(t, path) {
+		r, err := parseLine(bytes.TrimSuffix(line, []byte("\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			prev = r.Prev
+		}
+		event := r.Event
+		if r.Seq == seq {
+			event = bytes.Replace(event, []byte(`"sourceIPAddress":"`), []byte(`"sourceIPAddress":"6`), 1)
+			changed = len(event) != len(r.Event)
+		}
+		sum := recordHash(sha256.New(), &prev, r.Seq, event)
+		out = appendLine(out, r.Seq, &prev, &sum, event)
+		prev = sum
+	}
+	if !changed {
+		t.Fatalf("record %d is not in %s, or has no sourceIPAddress", seq, path)
+	}
+	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

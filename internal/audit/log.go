@@ -116,11 +116,14 @@ type Stats struct {
 	FsyncSeconds float64
 }
 
-// Mark names a record of a log: the log's ID (Log.ID) and the record's
-// sequence number.
+// Mark names a record of a log: the log's ID (Log.ID), the record's
+// sequence number and, where known, its chain hash. The hash pins every
+// record up to it: a trail whose records were rewritten, chain and all,
+// no longer has it.
 type Mark struct {
 	LogID string
 	Seq   uint64
+	Hash  [32]byte // zero: not known, and then only Seq is checked
 }
 
 // Log is an append-only, hash-chained, signed audit log in a directory.
@@ -150,6 +153,7 @@ type Log struct {
 	nDigests, nDigestErr, nDeleteErr    atomic.Uint64
 	lastBatch, lastFsync                atomic.Int64
 	lastSeq                             atomic.Uint64
+	durable                             atomic.Pointer[Mark] // the last durable record
 	lastDigestErr                       atomic.Pointer[string]
 	fsyncHist                           [len(FsyncBounds) + 1]atomic.Uint64 // per bucket, not cumulative; last is +Inf
 	fsyncNanos                          atomic.Uint64
@@ -270,6 +274,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	l.lastSeq.Store(l.seq)
+	l.durable.Store(&Mark{LogID: l.logID, Seq: l.seq, Hash: l.prev})
 	l.nextDigest = l.now().Add(opts.DigestInterval)
 	if !opts.InsecureSkipFsync {
 		l.aio, _ = newAsyncSync() // nil where the kernel has no AIO: then syncs block
@@ -277,6 +282,11 @@ func Open(dir string, opts Options) (*Log, error) {
 	go l.run()
 	return l, nil
 }
+
+// Durable returns the mark of the last record the Log made durable (with
+// InsecureSkipFsync: the last it wrote), for its owner to remember
+// elsewhere and pass to a later Open as Options.Durable.
+func (l *Log) Durable() Mark { return *l.durable.Load() }
 
 // ID returns the log's identity, which its digests carry: made when a log
 // is first opened and kept across restarts and crashes, so a reader can
@@ -549,6 +559,7 @@ func (l *Log) write(batch []*request) error {
 	l.nBatches.Add(1)
 	l.lastBatch.Store(int64(len(batch)))
 	l.lastSeq.Store(l.seq)
+	l.durable.Store(&Mark{LogID: l.logID, Seq: l.seq, Hash: l.prev})
 	return nil
 }
 

@@ -512,6 +512,39 @@ func TestOpenRefusesLostDurableRecords(t *testing.T) {
 	}
 }
 
+// TestOpenRefusesRewrittenRecords checks Options.Durable's hash: records a
+// crash left unsigned, rewritten with their chain recomputed so that every
+// hash checks, pass an Open given only the durable record's number (and
+// would be signed by it), but not one given its hash too; and the refusal
+// changes nothing in the directory.
+func TestOpenRefusesRewrittenRecords(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	appendN(t, l, 0, 5)
+	m := l.Durable()
+	if m.LogID != l.ID() || m.Seq != 5 {
+		t.Fatalf("Durable() = %+v after 5 records", m)
+	}
+	crash(t, l)
+
+	rewriteRecord(t, dir, 2)
+	before := dirState(t, dir)
+
+	_, err := Open(dir, Options{Signer: testKey, Durable: m})
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "record 5 is not the record that was durable") {
+		t.Fatalf("Open with record 5's hash after records were rewritten = %v, want ErrCorrupt naming record 5", err)
+	}
+	if after := dirState(t, dir); after != before {
+		t.Errorf("the refused Open changed the directory:\nbefore %s\nafter  %s", before, after)
+	}
+	// Without the hash the rewrite goes unnoticed: what the hash is for.
+	l, err = Open(dir, Options{Signer: testKey, Durable: Mark{LogID: m.LogID, Seq: m.Seq}})
+	if err != nil {
+		t.Fatalf("Open with record 5's number only = %v", err)
+	}
+	l.Close()
+}
+
 // TestOpenRefusesOtherTrail checks that Open given a mark refuses a
 // directory that does not hold the marked log (removed, emptied, or another
 // log's) with ErrOtherTrail, changes nothing there, and that without the

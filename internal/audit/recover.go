@@ -73,6 +73,9 @@ func (l *Log) load() error {
 		}
 		return otherTrail(l.dir, found, m)
 	}
+	if err := l.checkDurableHash(); err != nil { // the mark is the newest digest's head
+		return err
+	}
 	for _, name := range tmps {
 		// A digest whose write was cut short; it was never renamed into
 		// place, so nothing refers to it.
@@ -185,6 +188,9 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 			if err == nil && r.Seq == l.seq+1 && r.Prev == l.prev && recordHash(l.h, &l.prev, r.Seq, r.Event) == r.Hash {
 				l.seq, l.prev = r.Seq, r.Hash
 				off += nl + 1
+				if err := l.checkDurableHash(); err != nil {
+					return err
+				}
 				continue
 			}
 		}
@@ -259,6 +265,18 @@ func otherTrail(dir, found string, m Mark) error {
 		was = fmt.Sprintf("audit log %s was started there", m.LogID)
 	}
 	return fmt.Errorf("%w: %s %s, but %s: the trail was removed or replaced", ErrOtherTrail, dir, found, was)
+}
+
+// checkDurableHash fails with ErrCorrupt when the chain has just reached
+// the record Options.Durable names, and that record's hash is not the one
+// the mark holds: the records up to it were rewritten, their chain
+// recomputed. (Records that a digest signed need no such check.)
+func (l *Log) checkDurableHash() error {
+	m := l.opts.Durable
+	if m.LogID == l.logID && m.Seq == l.seq && m.Hash != ([32]byte{}) && m.Hash != l.prev {
+		return fmt.Errorf("%w: record %d is not the record that was durable (its chain hash differs): records up to it were rewritten", ErrCorrupt, m.Seq)
+	}
+	return nil
 }
 
 // checkDurable fails with ErrCorrupt when the chain read so far ends before

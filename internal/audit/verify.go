@@ -49,9 +49,9 @@ const (
 	// MissingDigest: a digest in the chain is absent.
 	MissingDigest ProblemKind = "missing-digest"
 	// LostDurable: the trail ends before a record its owner remembers as
-	// durable, or is not the log the owner remembers (Report.CheckMark):
-	// records were cut, newest digests and files removed together, or the
-	// directory replaced.
+	// durable, has another record in its place, or is not the log the
+	// owner remembers (VerifyMark): records were cut or rewritten, newest
+	// digests and files removed together, or the directory replaced.
 	LostDurable ProblemKind = "lost-durable"
 )
 
@@ -112,27 +112,6 @@ type Report struct {
 // OK reports whether verification found no problem.
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
-// CheckMark adds a LostDurable problem when the trail does not reach m, a
-// record its owner remembers as durable (see Options.Durable): the one
-// tampering that leaves every signature and the chain intact, the removal
-// of the newest digests with the files after them, or of records written
-// since the newest digest. The zero Mark checks nothing.
-func (r *Report) CheckMark(m Mark) {
-	switch {
-	case m.LogID == "":
-	case r.LogID != m.LogID:
-		found := "no log"
-		if r.LogID != "" {
-			found = "log " + r.LogID
-		}
-		r.Problems = append(r.Problems, Problem{Kind: LostDurable,
-			Detail: fmt.Sprintf("the directory holds %s, but log %s was durable here through record %d: the trail was removed or replaced", found, m.LogID, m.Seq)})
-	case r.LastSeq < m.Seq:
-		r.Problems = append(r.Problems, Problem{Kind: LostDurable, Seq: r.LastSeq + 1,
-			Detail: fmt.Sprintf("the trail ends at record %d, but record %d was durable: records %d to %d were removed, or an older copy was put back", r.LastSeq, m.Seq, r.LastSeq+1, m.Seq)})
-	}
-}
-
 // Verify checks the log in dir: the signature of every digest with pub,
 // the chain of digests, that the digests list every file and that each
 // file matches its listing, and the hash chain of every record. It returns
@@ -145,14 +124,25 @@ func (r *Report) CheckMark(m Mark) {
 // missing, and a second run settles it. It cannot notice the
 // deletion of the newest digests together with the files after them, nor
 // records cut since the newest digest, unless the owner remembers the last
-// durable record elsewhere (Report.CheckMark); ship digests off the machine
-// to protect the tail.
+// durable record elsewhere (VerifyMark); ship digests off the machine to
+// protect the tail.
 func Verify(dir string, pub crypto.PublicKey) (*Report, error) {
+	return VerifyMark(dir, pub, Mark{})
+}
+
+// VerifyMark is Verify that also checks the trail against m, a record its
+// owner remembers as durable (see Options.Durable), and reports a
+// LostDurable problem when the directory holds another log or none, the
+// trail ends before m, or its record m.Seq has another hash than m.Hash:
+// the tampering that leaves every signature and the chain intact (the
+// newest digests removed with the files after them, records since the
+// newest digest cut or rewritten). The zero Mark checks nothing.
+func VerifyMark(dir string, pub crypto.PublicKey, m Mark) (*Report, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	v := &verifier{dir: dir, rep: &Report{}, h: sha256.New(), seen: make(map[fileKind]int)}
+	v := &verifier{dir: dir, rep: &Report{}, h: sha256.New(), seen: make(map[fileKind]int), mark: m}
 	type named struct {
 		name string
 		seq  uint64
@@ -284,6 +274,7 @@ func Verify(dir string, pub crypto.PublicKey) (*Report, error) {
 		v.gap(name, 0, v.e, v.signedSeq)
 	}
 	v.rep.LastSeq = v.e - 1
+	v.checkMark()
 	return v.rep, nil
 }
 
@@ -295,6 +286,7 @@ type fileKind struct {
 type verifier struct {
 	dir        string
 	rep        *Report
+	mark       Mark // VerifyMark's
 	h          hash.Hash
 	seen       map[fileKind]int // index in rep.Problems
 	signedSeq  uint64
@@ -322,6 +314,23 @@ type vrec struct {
 	selfOK     bool // Hash matches Prev, Seq and the event
 	seq        uint64
 	prev, hash [32]byte
+}
+
+// checkMark reports a trail that does not reach v.mark (see VerifyMark);
+// a record with another hash in its place is reported by accept.
+func (v *verifier) checkMark() {
+	m, r := v.mark, v.rep
+	switch {
+	case m.LogID == "":
+	case r.LogID != m.LogID:
+		found := "no log"
+		if r.LogID != "" {
+			found = "log " + r.LogID
+		}
+		v.addAt("", LostDurable, 0, 0, fmt.Sprintf("the directory holds %s, but log %s was durable here through record %d: the trail was removed or replaced", found, m.LogID, m.Seq))
+	case r.LastSeq < m.Seq:
+		v.addAt("", LostDurable, 0, r.LastSeq+1, fmt.Sprintf("the trail ends at record %d, but record %d was durable: records %d to %d were removed, or an older copy was put back", r.LastSeq, m.Seq, r.LastSeq+1, m.Seq))
+	}
 }
 
 func (v *verifier) addAt(file string, kind ProblemKind, line int, seq uint64, detail string) {
@@ -517,6 +526,9 @@ func reorderWindow(rs []vrec, i int, e uint64) int {
 func (v *verifier) accept(r *vrec) {
 	if r.seq == v.signedSeq && r.hash != v.signedHash {
 		v.add(DigestMismatch, r.line, r.seq, "record differs from the chain head the newest digest signed")
+	}
+	if m := v.mark; r.seq == m.Seq && m.LogID == v.rep.LogID && m.Hash != ([32]byte{}) && r.hash != m.Hash {
+		v.add(LostDurable, r.line, r.seq, "record differs from the one that was durable (its chain hash): records up to it were rewritten")
 	}
 	v.e, v.p = r.seq+1, r.hash
 	v.last.file, v.last.line, v.last.seq, v.last.prev, v.last.hash = v.file_, r.line, r.seq, r.prev, r.hash

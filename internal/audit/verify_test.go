@@ -255,21 +255,23 @@ func TestVerifyPendingAndTornTail(t *testing.T) {
 	}
 }
 
-// TestReportCheckMark checks Report.CheckMark against the trails a mark can
-// meet: one that reaches it, one cut short of it (a removal every signature
-// survives: the newest digest with its file), another log's, and none.
-func TestReportCheckMark(t *testing.T) {
+// TestVerifyMark checks VerifyMark against the trails a mark can meet: one
+// that reaches it, one cut short of it (a removal every signature survives:
+// the newest digest with its file), one rewritten after its last digest
+// with the chain recomputed, another log's, and none.
+func TestVerifyMark(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, Options{})
 	id := l.ID()
 	appendN(t, l, 0, 3)
+	m3 := l.Durable()
 	l.Close() // digest 1 signs records 1-3
 	l = openLog(t, dir, Options{})
 	appendN(t, l, 3, 2)
+	m5 := l.Durable()
 	l.Close() // digest 2 signs records 4-5
-	rep := mustVerify(t, dir)
-	if rep.LogID != id || rep.LastSeq != 5 {
-		t.Fatalf("Verify: log %s through record %d, want %s through 5", rep.LogID, rep.LastSeq, id)
+	if rep := mustVerify(t, dir); rep.LogID != id || rep.LastSeq != 5 || m5.Seq != 5 || m3.Seq != 3 {
+		t.Fatalf("Verify: log %s through record %d, marks %+v %+v; want %s through 5", rep.LogID, rep.LastSeq, m3, m5, id)
 	}
 	// The newest digest and its file, removed together: still OK alone.
 	for _, prefix := range []string{digestPrefix, logPrefix} {
@@ -281,6 +283,16 @@ func TestReportCheckMark(t *testing.T) {
 	if rep := mustVerify(t, dir); rep.LastSeq != 3 {
 		t.Fatalf("Verify after the removal: OK through record %d, want 3", rep.LastSeq)
 	}
+	// A crashed log whose unsigned records were rewritten, chain and all.
+	rewritten := t.TempDir()
+	l = openLog(t, rewritten, Options{})
+	appendN(t, l, 0, 4)
+	mr := l.Durable()
+	crash(t, l)
+	rewriteRecord(t, rewritten, 2)
+	if rep := mustVerify(t, rewritten); rep.LastSeq != 4 {
+		t.Fatalf("Verify after the rewrite: OK through record %d, want 4", rep.LastSeq)
+	}
 
 	tests := []struct {
 		name string
@@ -289,21 +301,22 @@ func TestReportCheckMark(t *testing.T) {
 		want string // "" for no problem
 	}{
 		{"no mark", dir, Mark{}, ""},
-		{"mark reached", dir, Mark{LogID: id, Seq: 3}, ""},
-		{"mark beyond the trail", dir, Mark{LogID: id, Seq: 5}, "lost-durable at record 4: the trail ends at record 3, but record 5 was durable: records 4 to 5 were removed"},
+		{"mark reached", dir, m3, ""},
+		{"mark beyond the trail", dir, m5, "lost-durable at record 4: the trail ends at record 3, but record 5 was durable: records 4 to 5 were removed"},
+		{"records rewritten", rewritten, mr, ":4: lost-durable at record 4: record differs from the one that was durable"},
+		{"rewritten, mark without its hash", rewritten, Mark{LogID: mr.LogID, Seq: mr.Seq}, ""},
 		{"another log's mark", dir, Mark{LogID: "0123456789abcdef0123456789abcdef", Seq: 1}, "lost-durable: the directory holds log " + id + ", but log 0123456789abcdef0123456789abcdef was durable here through record 1"},
 		{"no log at all", t.TempDir(), Mark{LogID: id, Seq: 1}, "lost-durable: the directory holds no log, but log " + id},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rep := mustVerify(t, tc.dir)
-			rep.CheckMark(tc.mark)
-			var got string
-			if len(rep.Problems) > 0 {
-				got = rep.Problems[len(rep.Problems)-1].String()
+			rep, err := VerifyMark(tc.dir, testKey.Public(), tc.mark)
+			if err != nil {
+				t.Fatal(err)
 			}
+			got := problems(rep)
 			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
-				t.Errorf("CheckMark(%+v): problem %q, want %q", tc.mark, got, tc.want)
+				t.Errorf("VerifyMark(%+v): problems %q, want %q", tc.mark, got, tc.want)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -96,6 +97,7 @@ var (
 type auditMark struct {
 	LogID string `json:"logId"`
 	Seq   uint64 `json:"seq"`
+	Hash  string `json:"hash"` // hex
 }
 
 // loadAuditMark returns the saved audit mark, or the zero Mark if there is
@@ -111,17 +113,24 @@ func loadAuditMark(ctx context.Context, st store.Store, root keystore.Wrapper) (
 		return audit.Mark{}, fmt.Errorf("the audit mark in the store: %w", err)
 	}
 	var m auditMark
-	if err := json.Unmarshal(b, &m); err != nil || m.LogID == "" {
-		return audit.Mark{}, errors.New("the audit mark in the store does not parse")
+	var mark audit.Mark
+	bad := errors.New("the audit mark in the store does not parse")
+	// A mark without a hash (none was known) checks the number only.
+	if err := json.Unmarshal(b, &m); err != nil || m.LogID == "" || (m.Hash != "" && len(m.Hash) != hex.EncodedLen(len(mark.Hash))) {
+		return audit.Mark{}, bad
 	}
-	return audit.Mark{LogID: m.LogID, Seq: m.Seq}, nil
+	if _, err := hex.Decode(mark.Hash[:], []byte(m.Hash)); err != nil {
+		return audit.Mark{}, bad
+	}
+	mark.LogID, mark.Seq = m.LogID, m.Seq
+	return mark, nil
 }
 
 // saveAuditMark stores l's last durable record as the audit mark and
 // returns its sequence number.
 func (s *Server) saveAuditMark(ctx context.Context, l *audit.Log) (uint64, error) {
-	seq := l.Stats().Seq // counted only once durable
-	b, err := json.Marshal(auditMark{LogID: l.ID(), Seq: seq})
+	m := l.Durable()
+	b, err := json.Marshal(auditMark{LogID: m.LogID, Seq: m.Seq, Hash: hex.EncodeToString(m.Hash[:])})
 	if err != nil {
 		return 0, err
 	}
@@ -129,7 +138,7 @@ func (s *Server) saveAuditMark(ctx context.Context, l *audit.Log) (uint64, error
 	if err != nil {
 		return 0, err
 	}
-	return seq, s.store.Update(ctx, func(tx store.Tx) error { return tx.Put(auditMarkStoreName, wrapped) })
+	return m.Seq, s.store.Update(ctx, func(tx store.Tx) error { return tx.Put(auditMarkStoreName, wrapped) })
 }
 
 // DurableMark returns the last record the store st says the audit trail
