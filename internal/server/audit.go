@@ -403,20 +403,23 @@ func (s *Server) startSavers(l *audit.Log) {
 		}
 		saved := l.Stats().Seq
 		marked := saved
+		mark := func() {
+			if markTick == nil || l.Stats().Seq == marked {
+				return
+			}
+			seq, err := s.saveAuditMark(ctx, l)
+			if err != nil {
+				s.log.Warn("could not save the audit mark; trying again in a second", "err", err)
+				return
+			}
+			marked = seq
+		}
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-markTick:
-				if l.Stats().Seq == marked {
-					continue
-				}
-				seq, err := s.saveAuditMark(ctx, l)
-				if err != nil {
-					s.log.Warn("could not save the audit mark; trying again in a second", "err", err)
-					continue
-				}
-				marked = seq
+				mark()
 			case <-tick.C:
 				if l.Stats().Seq == saved {
 					continue
@@ -427,6 +430,9 @@ func (s *Server) startSavers(l *audit.Log) {
 					continue
 				}
 				saved = seq
+				// The index's mark has no chain hash; a mark saved after
+				// it stays the later one, so a start checks the hash.
+				mark()
 			}
 		}
 	}()
