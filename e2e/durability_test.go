@@ -351,21 +351,8 @@ func TestRemovedAuditRecordsStopStart(t *testing.T) {
 		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
 	}
 	time.Sleep(2500 * time.Millisecond) // the mark is saved at 1 s and 2 s
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Wait()
-
-	auditDir := server.DefaultAuditDir(dir)
-	logs, _ := filepath.Glob(filepath.Join(auditDir, "audit-*.log"))
-	if len(logs) == 0 {
-		t.Fatal("no audit log file")
-	}
-	live := logs[len(logs)-1]
-	data, err := os.ReadFile(live)
-	if err != nil {
-		t.Fatal(err)
-	}
+	live, data := killLeavingLiveFile(t, p, dir)
+	auditDir := filepath.Dir(live)
 	lines := bytes.SplitAfter(bytes.TrimRight(data, "\x00"), []byte("\n"))
 	lines = lines[:len(lines)-1] // the empty piece after the last newline
 	if len(lines) < 3 {
@@ -524,21 +511,8 @@ func TestRewrittenAuditRecordsStopStart(t *testing.T) {
 		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
 	}
 	time.Sleep(1500 * time.Millisecond) // the mark is saved at 1 s
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Wait()
-
-	auditDir := server.DefaultAuditDir(dir)
-	logs, _ := filepath.Glob(filepath.Join(auditDir, "audit-*.log"))
-	if len(logs) == 0 {
-		t.Fatal("no audit log file")
-	}
-	live := logs[len(logs)-1]
-	data, err := os.ReadFile(live)
-	if err != nil {
-		t.Fatal(err)
-	}
+	live, data := killLeavingLiveFile(t, p, dir)
+	auditDir := filepath.Dir(live)
 	// The record format of doc.go: {"seq":N,"prevHash":H,"hash":H,"event":E},
 	// hash = SHA-256(prevHash || uint64be(seq) || E).
 	var out []byte
@@ -556,6 +530,7 @@ func TestRewrittenAuditRecordsStopStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 0 {
+			var err error
 			if prev, err = hex.DecodeString(r.Prev); err != nil {
 				t.Fatal(err)
 			}
@@ -656,6 +631,27 @@ func TestForgedAuditMarkStopsStart(t *testing.T) {
 	if n != 2 {
 		t.Errorf("the trail holds %d records after CreateKey and Encrypt, want 2", n)
 	}
+}
+
+// killLeavingLiveFile kills the server p on dataDir with SIGKILL and
+// returns the path and the content (zero tail included) of the live audit
+// log file it leaves behind.
+func killLeavingLiveFile(t *testing.T, p *proc, dataDir string) (string, []byte) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	logs, _ := filepath.Glob(filepath.Join(server.DefaultAuditDir(dataDir), "audit-*.log"))
+	if len(logs) == 0 {
+		t.Fatal("no audit log file")
+	}
+	live := logs[len(logs)-1]
+	data, err := os.ReadFile(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return live, data
 }
 
 // startSigned starts a server on dir and returns it with a client signed
