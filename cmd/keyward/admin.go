@@ -86,6 +86,26 @@ func regionFlag(fs *flag.FlagSet, getenv func(string) string) *string {
 // makes the directory and root key if they are missing, as the server does
 // on first start; without it, it refuses a directory that has none.
 func openDirectory(dataDir, region string, create bool) (*iam.Directory, func() error, error) {
+	root, st, err := openRootAndStore(dataDir, create)
+	if errors.Is(err, errStoreLocked) {
+		return nil, nil, fmt.Errorf("%w; stop it first", err)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return iam.New(st, root, iam.WithPartition(arn.Partition(region))), st.Close, nil
+}
+
+// The ways openRootAndStore finds no data directory to open.
+var (
+	errNoDataDir   = errors.New("is not a Keyward data directory")
+	errStoreLocked = errors.New("a keyward server is probably running on this data directory")
+)
+
+// openRootAndStore opens the root key and store of dataDir, as the server
+// does. With create it makes the directory and root key if they are
+// missing; without it, a directory that has none is errNoDataDir. A store
+// a running server holds is errStoreLocked.
+func openRootAndStore(dataDir string, create bool) (*keystore.Soft, *bolt.DB, error) {
 	keyPath := filepath.Join(dataDir, adminRootKeyFile)
 	dbPath := filepath.Join(dataDir, adminStoreFile)
 	if create {
@@ -95,7 +115,7 @@ func openDirectory(dataDir, region string, create bool) (*iam.Directory, func() 
 	} else {
 		for _, p := range []string{keyPath, dbPath} {
 			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-				return nil, nil, fmt.Errorf("--data-dir: %s is not a Keyward data directory (no %s)", dataDir, filepath.Base(p))
+				return nil, nil, fmt.Errorf("--data-dir: %s %w (no %s)", dataDir, errNoDataDir, filepath.Base(p))
 			}
 		}
 	}
@@ -105,12 +125,9 @@ func openDirectory(dataDir, region string, create bool) (*iam.Directory, func() 
 	}
 	st, err := bolt.Open(dbPath)
 	if errors.Is(err, bberrors.ErrTimeout) {
-		return nil, nil, fmt.Errorf("the store %s is locked: a keyward server is probably running on this data directory; stop it first", dbPath)
+		return nil, nil, fmt.Errorf("the store %s is locked: %w", dbPath, errStoreLocked)
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return iam.New(st, root, iam.WithPartition(arn.Partition(region))), st.Close, nil
+	return root, st, err
 }
 
 func adminCreateAccount(args []string, getenv func(string) string, stdout, stderr io.Writer) int {

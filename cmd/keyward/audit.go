@@ -11,17 +11,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	bberrors "go.etcd.io/bbolt/errors"
-
 	"github.com/keyward/keyward/internal/audit"
-	"github.com/keyward/keyward/internal/keystore"
 	"github.com/keyward/keyward/internal/server"
-	"github.com/keyward/keyward/internal/store/bolt"
 )
 
 func auditUsage(w io.Writer) {
@@ -125,20 +120,13 @@ var errMarkUnreadable = errors.New("no store to read")
 // storeMark reads the last record dataDir's store remembers the audit trail
 // made durable (server.DurableMark), as the server checks it at start.
 func storeMark(dataDir string) (audit.Mark, error) {
-	keyPath, dbPath := filepath.Join(dataDir, adminRootKeyFile), filepath.Join(dataDir, adminStoreFile)
-	for _, p := range []string{keyPath, dbPath} {
-		if _, err := os.Stat(p); err != nil {
-			return audit.Mark{}, fmt.Errorf("%w: %v", errMarkUnreadable, err)
-		}
-	}
-	root, _, err := keystore.OpenSoft(keyPath)
-	if err != nil {
-		return audit.Mark{}, err
-	}
-	st, err := bolt.Open(dbPath)
-	if errors.Is(err, bberrors.ErrTimeout) {
-		return audit.Mark{}, fmt.Errorf("%w: %s is in use by a running server, which checks its trail against the mark when it starts", errMarkUnreadable, dbPath)
-	} else if err != nil {
+	root, st, err := openRootAndStore(dataDir, false)
+	switch {
+	case errors.Is(err, errNoDataDir):
+		return audit.Mark{}, fmt.Errorf("%w: %v", errMarkUnreadable, err)
+	case errors.Is(err, errStoreLocked):
+		return audit.Mark{}, fmt.Errorf("%w: %v; a running server checks its trail against the mark when it starts", errMarkUnreadable, err)
+	case err != nil:
 		return audit.Mark{}, err
 	}
 	defer st.Close()
