@@ -152,7 +152,6 @@ type Log struct {
 	nRecords, nBytes, nBatches, nFsyncs atomic.Uint64
 	nDigests, nDigestErr, nDeleteErr    atomic.Uint64
 	lastBatch, lastFsync                atomic.Int64
-	lastSeq                             atomic.Uint64
 	durable                             atomic.Pointer[Mark] // the last durable record
 	lastDigestErr                       atomic.Pointer[string]
 	fsyncHist                           [len(FsyncBounds) + 1]atomic.Uint64 // per bucket, not cumulative; last is +Inf
@@ -273,7 +272,6 @@ func Open(dir string, opts Options) (*Log, error) {
 		unlock()
 		return nil, err
 	}
-	l.lastSeq.Store(l.seq)
 	l.durable.Store(&Mark{LogID: l.logID, Seq: l.seq, Hash: l.prev})
 	l.nextDigest = l.now().Add(opts.DigestInterval)
 	if !opts.InsecureSkipFsync {
@@ -389,7 +387,7 @@ func (l *Log) Stats() Stats {
 		Digests:      l.nDigests.Load(),
 		DigestErrors: l.nDigestErr.Load(),
 		DeleteErrors: l.nDeleteErr.Load(),
-		Seq:          l.lastSeq.Load(),
+		Seq:          l.durable.Load().Seq,
 		Broken:       l.brokenErr() != nil,
 		NoSpace:      l.noSpace.Load() != nil,
 	}
@@ -558,7 +556,6 @@ func (l *Log) write(batch []*request) error {
 	l.nRecords.Add(uint64(len(batch)))
 	l.nBatches.Add(1)
 	l.lastBatch.Store(int64(len(batch)))
-	l.lastSeq.Store(l.seq)
 	l.durable.Store(&Mark{LogID: l.logID, Seq: l.seq, Hash: l.prev})
 	return nil
 }

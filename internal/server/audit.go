@@ -78,11 +78,12 @@ var (
 	usageAAD       = []byte("keyward/usage-index/v1")
 )
 
-// The audit mark: the trail's log ID and its last durable record, saved in
-// the store, wrapped under the root key, when the log opens and every
-// auditMarkInterval while records come in. The next start refuses an audit
-// directory that ends before the mark (records were cut) or holds another
-// trail or none (it was removed or replaced): see audit.Options.Durable.
+// The audit mark: the trail's log ID, its last durable record and that
+// record's chain hash, saved in the store, wrapped under the root key, when
+// the log opens and every auditMarkInterval while records come in. The next
+// start refuses an audit directory that ends before the mark (records were
+// cut), whose records up to it were rewritten, or that holds another trail
+// or none (it was removed or replaced): see audit.Options.Durable.
 // The GetKeyLastUsage index carries a mark too, but is saved only every
 // minute; a second bounds what can be cut from the trail's end unnoticed
 // after a crash.
