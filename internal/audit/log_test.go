@@ -493,17 +493,10 @@ func TestOpenRefusesLostDurableRecords(t *testing.T) {
 			crash(t, l)
 			logs := listFiles(t, dir, logPrefix)
 			tc.damage(t, filepath.Join(dir, logs[len(logs)-1]))
-			before := dirState(t, dir)
 
-			l, err := Open(dir, Options{Signer: testKey, Durable: Mark{LogID: id, Seq: 5}})
-			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "record 5 was durable") {
-				t.Fatalf("Open with record 5 durable = %v, want ErrCorrupt naming record 5", err)
-			}
-			if after := dirState(t, dir); after != before {
-				t.Errorf("the refused Open changed the directory:\nbefore %s\nafter  %s", before, after)
-			}
+			openRefused(t, dir, Mark{LogID: id, Seq: 5}, ErrCorrupt, "record 5 was durable")
 			// A mark the trail reaches does not stop it.
-			l, err = Open(dir, Options{Signer: testKey, Durable: Mark{LogID: id, Seq: 3}})
+			l, err := Open(dir, Options{Signer: testKey, Durable: Mark{LogID: id, Seq: 3}})
 			if err != nil {
 				t.Fatalf("Open with record 3 durable = %v", err)
 			}
@@ -528,17 +521,10 @@ func TestOpenRefusesRewrittenRecords(t *testing.T) {
 	crash(t, l)
 
 	rewriteRecord(t, dir, 2)
-	before := dirState(t, dir)
 
-	_, err := Open(dir, Options{Signer: testKey, Durable: m})
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "record 5 is not the record that was durable") {
-		t.Fatalf("Open with record 5's hash after records were rewritten = %v, want ErrCorrupt naming record 5", err)
-	}
-	if after := dirState(t, dir); after != before {
-		t.Errorf("the refused Open changed the directory:\nbefore %s\nafter  %s", before, after)
-	}
+	openRefused(t, dir, m, ErrCorrupt, "record 5 is not the record that was durable")
 	// Without the hash the rewrite goes unnoticed: what the hash is for.
-	l, err = Open(dir, Options{Signer: testKey, Durable: Mark{LogID: m.LogID, Seq: m.Seq}})
+	l, err := Open(dir, Options{Signer: testKey, Durable: Mark{LogID: m.LogID, Seq: m.Seq}})
 	if err != nil {
 		t.Fatalf("Open with record 5's number only = %v", err)
 	}
@@ -590,28 +576,15 @@ func TestOpenRefusesOtherTrail(t *testing.T) {
 			appendN(t, l, 0, 3)
 			crash(t, l)
 			tc.setup(t, dir)
-			var before string
 			if _, err := os.Stat(dir); err == nil {
 				// A digest write cut short: an Open that goes on removes it.
 				if err := os.WriteFile(filepath.Join(dir, "digest-cut"+tmpSuffix), []byte("{"), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				before = dirState(t, dir)
 			}
 
-			_, err := Open(dir, Options{Signer: testKey, Durable: m})
-			if !errors.Is(err, ErrOtherTrail) || !strings.Contains(err.Error(), tc.found) || !strings.Contains(err.Error(), m.LogID) {
-				t.Fatalf("Open with %+v = %v, want ErrOtherTrail saying the directory %q and naming the log", m, err, tc.found)
-			}
-			after := ""
-			if _, err := os.Stat(dir); err == nil {
-				after = dirState(t, dir)
-			}
-			if after != before {
-				t.Errorf("the refused Open changed the directory:\nbefore %s\nafter  %s", before, after)
-			}
-
-			l, err = Open(dir, Options{Signer: testKey})
+			openRefused(t, dir, m, ErrOtherTrail, tc.found, m.LogID)
+			l, err := Open(dir, Options{Signer: testKey})
 			if err != nil {
 				t.Fatalf("Open without a mark = %v", err)
 			}
@@ -623,11 +596,34 @@ func TestOpenRefusesOtherTrail(t *testing.T) {
 	}
 }
 
-// dirState describes the files in dir: names, sizes and content hashes.
+// openRefused checks that Open of dir given the mark m fails with target,
+// saying each of want, and changes nothing in dir (makes none, if there is
+// none).
+func openRefused(t *testing.T, dir string, m Mark, target error, want ...string) {
+	t.Helper()
+	before := dirState(t, dir)
+	_, err := Open(dir, Options{Signer: testKey, Durable: m})
+	if !errors.Is(err, target) {
+		t.Fatalf("Open with %+v = %v, want %v", m, err, target)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Fatalf("Open with %+v = %v, want it to say %q", m, err, w)
+		}
+	}
+	if after := dirState(t, dir); after != before {
+		t.Errorf("the refused Open changed the directory:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// dirState describes the files in dir: names, sizes and content hashes;
+// "" when dir does not exist.
 func dirState(t *testing.T, dir string) string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) {
+		return ""
+	} else if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
