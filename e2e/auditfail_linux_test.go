@@ -424,9 +424,7 @@ func TestForgedKeptRecordIgnored(t *testing.T) {
 // the trail, and so is a copy of it under another name.
 func TestKeptRecordReplayedOnce(t *testing.T) {
 	dir := t.TempDir()
-	p := startProc(t, dir)
-	akid, secret := readCredentials(t, filepath.Join(dir, "credentials"))
-	c := newClient(p.url, akid, secret, testRegion)
+	p, c := startSigned(t, dir)
 	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Wait()
@@ -471,11 +469,10 @@ func TestKeptRecordReplayedOnce(t *testing.T) {
 	}
 	st.Close()
 
-	p2 := startProc(t, dir)
-	c2 := newClient(p2.url, akid, secret, testRegion)
+	p2, c2 := startSigned(t, dir)
 	must[*kms.DescribeKeyOutput](t)(c2.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: key.KeyId}))
 	p2.cmd.Process.Signal(syscall.SIGTERM)
-	p2.cmd.Wait()
+	p2.wait()
 	if n := strings.Count(p2.log(), "was in the trail already"); n != len(kept) {
 		t.Errorf("the server reported %d kept records as in the trail already, want %d:\n%s", n, len(kept), p2.log())
 	}
