@@ -91,6 +91,13 @@ func TestDescribeKeyErrors(t *testing.T) {
 		{missing, "NotFoundException", "Key 'arn:aws:kms:us-east-1:111122223333:key/" + missing + "' does not exist"},
 		{"arn:aws:kms:us-east-1:111122223333:key/" + missing, "NotFoundException", "does not exist"},
 		{"not-a-key", "NotFoundException", "Invalid keyId 'not-a-key'"},
+		// AWS (as recorded by LocalStack's snapshot tests) treats a well-formed
+		// multi-Region key id as a key that does not exist, and a malformed one
+		// as an invalid id.
+		{"mrk-d3b95762d3b95762d3b95762d3b95762", "NotFoundException", "Key 'arn:aws:kms:us-east-1:111122223333:key/mrk-d3b95762d3b95762d3b95762d3b95762' does not exist"},
+		{"arn:aws:kms:us-east-1:111122223333:key/mrk-d3b95762d3b95762d3b95762d3b95762", "NotFoundException", "does not exist"},
+		{"mrk-fake-key-id", "NotFoundException", "Invalid keyId 'mrk-fake-key-id'"},
+		{"134f2428cec14b25a1ae9048164dba47", "NotFoundException", "Invalid keyId '134f2428cec14b25a1ae9048164dba47'"},
 		{"alias/nope", "NotFoundException", "Alias arn:aws:kms:us-east-1:111122223333:alias/nope is not found."},
 		{"arn:aws:kms:eu-west-1:111122223333:key/" + id, "NotFoundException", "Invalid arn eu-west-1"},
 		{"arn:aws:kms:us-east-1:444455556666:key/" + id, "AccessDeniedException", "is not authorized to perform: kms:DescribeKey"},

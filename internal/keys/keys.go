@@ -176,6 +176,22 @@ func NewID() string {
 	return string(s[:])
 }
 
+// IsMultiRegionKeyID reports whether s has the form of a multi-Region key
+// id: "mrk-" and 32 lower-case hex digits. Keyward creates no multi-Region
+// keys, but AWS KMS answers such an id with "does not exist" rather than
+// "Invalid keyId", and so does Keyward.
+func IsMultiRegionKeyID(s string) bool {
+	if len(s) != 36 || s[:4] != "mrk-" {
+		return false
+	}
+	for i := 4; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // IsKeyID reports whether s has the form of a key id: a lower-case UUID.
 // It runs on every request, so it is a loop rather than a regexp.
 func IsKeyID(s string) bool {

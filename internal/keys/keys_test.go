@@ -24,6 +24,23 @@ func TestIsKeyID(t *testing.T) {
 	}
 }
 
+func TestIsMultiRegionKeyID(t *testing.T) {
+	cases := map[string]bool{
+		"mrk-1234abcd12ab34cd56ef1234567890ab":  true,
+		"mrk-1234ABCD12ab34cd56ef1234567890ab":  false,
+		"mrk-1234abcd12ab34cd56ef1234567890a":   false,
+		"mrk-1234abcd12ab34cd56ef1234567890abc": false,
+		"mrk-fake-key-id":                       false,
+		"1234abcd-12ab-34cd-56ef-1234567890ab":  false,
+		"mrk-":                                  false,
+	}
+	for s, want := range cases {
+		if got := IsMultiRegionKeyID(s); got != want {
+			t.Errorf("IsMultiRegionKeyID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
 func TestParseRef(t *testing.T) {
 	cases := []struct {
 		in   string

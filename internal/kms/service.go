@@ -317,7 +317,7 @@ func (s *Service) resolve(ctx context.Context, caller *Caller, op, keyID string,
 		}
 		return s.keyForCaller(ctx, caller, id)
 	case keys.RefKeyARN:
-		if !keys.IsKeyID(ref.KeyID) {
+		if !validKeyID(ref.KeyID) {
 			return nil, errf(CodeNotFound, "Invalid arn %s", keyID)
 		}
 		if ref.Region != s.region {
@@ -328,11 +328,18 @@ func (s *Service) resolve(ctx context.Context, caller *Caller, op, keyID string,
 		}
 		return s.keyForCaller(ctx, caller, ref.KeyID)
 	default:
-		if !keys.IsKeyID(ref.KeyID) {
+		if !validKeyID(ref.KeyID) {
 			return nil, errf(CodeNotFound, "Invalid keyId '%s'", keyID)
 		}
 		return s.keyForCaller(ctx, caller, ref.KeyID)
 	}
+}
+
+// validKeyID reports whether id has the form of a key id AWS KMS looks up:
+// a key id, or a multi-Region key id (which Keyward never holds, so it is
+// not found, as AWS answers for one that does not exist).
+func validKeyID(id string) bool {
+	return keys.IsKeyID(id) || keys.IsMultiRegionKeyID(id)
 }
 
 // crossAccountOps are the operations AWS KMS allows on a key of another
