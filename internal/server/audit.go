@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -404,15 +405,18 @@ func (s *Server) startSavers(l *audit.Log) {
 		}
 		saved := l.Stats().Seq
 		marked := saved
+		markFails := saveFailures{log: s.log, what: "the audit mark", retry: "every second"}
+		indexFails := saveFailures{log: s.log, what: "the GetKeyLastUsage index", retry: "at each interval"}
 		mark := func() {
 			if markTick == nil || l.Stats().Seq == marked {
 				return
 			}
 			seq, err := s.saveAuditMark(ctx, l)
 			if err != nil {
-				s.log.Warn("could not save the audit mark; trying again in a second", "err", err)
+				markFails.failed(err)
 				return
 			}
+			markFails.saved()
 			marked = seq
 		}
 		for {
@@ -427,9 +431,10 @@ func (s *Server) startSavers(l *audit.Log) {
 				}
 				seq, err := s.saveUsageSnapshot(l)
 				if err != nil {
-					s.log.Warn("could not save the GetKeyLastUsage index; trying again at the next interval", "err", err)
+					indexFails.failed(err)
 					continue
 				}
+				indexFails.saved()
 				saved = seq
 				// The index's mark has no chain hash; a mark saved after
 				// it stays the later one, so a start checks the hash.
@@ -437,6 +442,38 @@ func (s *Server) startSavers(l *audit.Log) {
 			}
 		}
 	}()
+}
+
+// saveFailures logs the failures of one periodic save without repeating
+// itself: the first failure of a run, and then at most one a minute, as a
+// WARN, and the end of the run, the next save that works, as an INFO with
+// how many failed. A store that fails while records still flow (Encrypt
+// with a cached key writes nothing to it) would otherwise log the audit
+// mark's failure every second.
+type saveFailures struct {
+	log    *slog.Logger
+	what   string // "the audit mark"
+	retry  string // "every second"
+	n      int    // failures in this run
+	warned time.Time
+}
+
+// saveFailuresRepeat is how often a run of failures is logged again.
+const saveFailuresRepeat = time.Minute
+
+func (f *saveFailures) failed(err error) {
+	f.n++
+	if f.n == 1 || time.Since(f.warned) >= saveFailuresRepeat {
+		f.warned = time.Now()
+		f.log.Warn("could not save "+f.what+"; trying again "+f.retry, "err", err, "failed_saves", f.n)
+	}
+}
+
+func (f *saveFailures) saved() {
+	if f.n > 0 {
+		f.log.Info("saved "+f.what+" again", "failed_saves", f.n)
+		f.n = 0
+	}
 }
 
 // loadUsageSnapshot returns the saved GetKeyLastUsage index, or nil if
