@@ -49,8 +49,9 @@ var (
 	ErrNoSpace = errors.New("audit: no disk space to reserve ahead of the log; refusing new work until space is freed")
 	// ErrOtherTrail is wrapped by Open when the directory does not hold
 	// the log Options.Durable names: it is gone, empty, or another log's.
-	// Open then changes nothing there but its lock file. An owner that
-	// means to start a new trail opens without the mark.
+	// Open then changes nothing there: a lock file it had to make is
+	// removed again. An owner that means to start a new trail opens
+	// without the mark.
 	ErrOtherTrail = errors.New("audit: not the trail that was written here")
 	// ErrLocked is returned by Open when another Log holds the directory.
 	ErrLocked = errors.New("audit: log directory in use")
@@ -251,7 +252,10 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	unlock, err := lockDir(filepath.Join(dir, lockName))
+	lockPath := filepath.Join(dir, lockName)
+	_, statErr := os.Stat(lockPath)
+	madeLock := errors.Is(statErr, fs.ErrNotExist)
+	unlock, err := lockDir(lockPath)
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +273,11 @@ func Open(dir string, opts Options) (*Log, error) {
 		fp:     fp,
 	}
 	if err := l.load(); err != nil {
+		if madeLock && errors.Is(err, ErrOtherTrail) {
+			// Refused before touching anything: leave the directory as it
+			// was found, without the lock file this Open made.
+			os.Remove(lockPath)
+		}
 		unlock()
 		return nil, err
 	}
