@@ -58,9 +58,11 @@ import (
 // one: server on one core (10 rounds) 0.65 against 0.64 at c=32, 0.86
 // against 0.82 at c=128, 0.90 against 0.94 at c=256; sharing both cores (8
 // rounds) 0.66 against 0.67 at c=32, 0.89 against 0.93 at c=128, 0.91
-// against 0.86 at c=256. At c=32 the loss is time the server's core sits
-// idle while every request waits on a sync (see bench/README.md), and
-// starting the next sync early does not shorten the first.
+// against 0.86 at c=256. At c=32 the server loses its core about equally to
+// waiting on syncs and to the kernel workers that carry them out, and each
+// request costs it more system time (bench/cpusplit.sh, bench/README.md);
+// more syncs in flight cannot cut the second and did not measurably cut
+// the first.
 type asyncSync struct {
 	ctx    uintptr  // aio_context_t
 	efd    *os.File // eventfd, non-blocking, in the poller
