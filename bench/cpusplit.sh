@@ -14,17 +14,12 @@
 # second), so a share is good to about half a percent.
 set -euo pipefail
 BIN=$1; OP=$2; SIZE=$3; C=$4; shift 4
-here=$(cd "$(dirname "$0")" && pwd)
-(cd "$here" && go build -o /tmp/loadgen ./loadgen)
-D=$(mktemp -d /tmp/kwc.XXXX)
+source "$(dirname "$0")/lib.sh"
+build_loadgen
 PORT=${PORT:-7996}
-GOMAXPROCS=1 taskset -c 0 "$BIN" server --data-dir "$D" --listen 127.0.0.1:$PORT --log-level warn "$@" >/dev/null 2>&1 &
-P=$!
-trap 'kill $P 2>/dev/null; wait $P 2>/dev/null; rm -rf "$D"' EXIT
-for _ in $(seq 50); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
+start_server "$BIN" "$PORT" "$@"
 out=$(mktemp /tmp/kwc-lg.XXXX)
-GOMAXPROCS=1 taskset -c 1 /tmp/loadgen -endpoint http://127.0.0.1:$PORT -credentials "$D/credentials" \
-  -op "$OP" -size "$SIZE" -c "$C" -d 8s -warmup 1s ${LG_EXTRA:-} >"$out" 2>&1 &
+loadgen "$PORT" "$OP" "$SIZE" "$C" >"$out" 2>&1 &
 L=$!
 
 # cpu0: user nice system idle iowait irq softirq steal, from /proc/stat.

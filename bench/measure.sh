@@ -8,13 +8,8 @@
 # BIN is a built keyward binary; the generator is built to /tmp/loadgen.
 set -euo pipefail
 BIN=$1; OP=$2; SIZE=$3; C=$4; shift 4
-here=$(cd "$(dirname "$0")" && pwd)
-(cd "$here" && go build -o /tmp/loadgen ./loadgen)
-D=$(mktemp -d /tmp/kwm.XXXX)
+source "$(dirname "$0")/lib.sh"
+build_loadgen
 PORT=${PORT:-7995}
-GOMAXPROCS=1 taskset -c 0 "$BIN" server --data-dir "$D" --listen 127.0.0.1:$PORT --log-level warn "$@" >/dev/null 2>&1 &
-P=$!
-trap 'kill $P 2>/dev/null; wait $P 2>/dev/null; rm -rf "$D"' EXIT
-for _ in $(seq 50); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
-GOMAXPROCS=1 taskset -c 1 /tmp/loadgen -endpoint http://127.0.0.1:$PORT -credentials "$D/credentials" \
-  -op "$OP" -size "$SIZE" -c "$C" -d 8s -warmup 1s ${LG_EXTRA:-} 2>&1 | tail -1
+start_server "$BIN" "$PORT" "$@"
+loadgen "$PORT" "$OP" "$SIZE" "$C" 2>&1 | tail -1
