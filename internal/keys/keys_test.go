@@ -2,41 +2,39 @@ package keys
 
 import "testing"
 
-func TestIsKeyID(t *testing.T) {
-	cases := map[string]bool{
-		"1234abcd-12ab-34cd-56ef-1234567890ab":  true,
-		"1234ABCD-12ab-34cd-56ef-1234567890ab":  false,
-		"1234abcd-12ab-34cd-56ef-1234567890a":   false,
-		"1234abcd-12ab-34cd-56ef-1234567890abc": false,
-		"1234abcd_12ab-34cd-56ef-1234567890ab":  false,
-		"1234abcg-12ab-34cd-56ef-1234567890ab":  false,
-		"":                                      false,
+// TestKeyIDForms checks both id forms against the same strings: a key id
+// (a lower-case UUID) and a multi-Region key id ("mrk-" and 32 lower-case
+// hex digits).
+func TestKeyIDForms(t *testing.T) {
+	cases := []struct {
+		s          string
+		key, multi bool
+	}{
+		{"1234abcd-12ab-34cd-56ef-1234567890ab", true, false},
+		{"1234ABCD-12ab-34cd-56ef-1234567890ab", false, false},
+		{"1234abcd-12ab-34cd-56ef-1234567890a", false, false},
+		{"1234abcd-12ab-34cd-56ef-1234567890abc", false, false},
+		{"1234abcd_12ab-34cd-56ef-1234567890ab", false, false},
+		{"1234abcg-12ab-34cd-56ef-1234567890ab", false, false},
+		{"mrk-1234abcd12ab34cd56ef1234567890ab", false, true},
+		{"mrk-1234ABCD12ab34cd56ef1234567890ab", false, false},
+		{"mrk-1234abcd12ab34cd56ef1234567890a", false, false},
+		{"mrk-1234abcd12ab34cd56ef1234567890abc", false, false},
+		{"mrk-fake-key-id", false, false},
+		{"mrk-", false, false},
+		{"", false, false},
 	}
-	for s, want := range cases {
-		if got := IsKeyID(s); got != want {
-			t.Errorf("IsKeyID(%q) = %v, want %v", s, got, want)
+	for _, c := range cases {
+		if got := IsKeyID(c.s); got != c.key {
+			t.Errorf("IsKeyID(%q) = %v, want %v", c.s, got, c.key)
+		}
+		if got := IsMultiRegionKeyID(c.s); got != c.multi {
+			t.Errorf("IsMultiRegionKeyID(%q) = %v, want %v", c.s, got, c.multi)
 		}
 	}
 	for i := 0; i < 100; i++ {
 		if id := NewID(); !IsKeyID(id) {
 			t.Fatalf("IsKeyID(NewID() = %q) = false", id)
-		}
-	}
-}
-
-func TestIsMultiRegionKeyID(t *testing.T) {
-	cases := map[string]bool{
-		"mrk-1234abcd12ab34cd56ef1234567890ab":  true,
-		"mrk-1234ABCD12ab34cd56ef1234567890ab":  false,
-		"mrk-1234abcd12ab34cd56ef1234567890a":   false,
-		"mrk-1234abcd12ab34cd56ef1234567890abc": false,
-		"mrk-fake-key-id":                       false,
-		"1234abcd-12ab-34cd-56ef-1234567890ab":  false,
-		"mrk-":                                  false,
-	}
-	for s, want := range cases {
-		if got := IsMultiRegionKeyID(s); got != want {
-			t.Errorf("IsMultiRegionKeyID(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
