@@ -338,6 +338,22 @@ func TestLookupEvents(t *testing.T) {
 	wantErr(t, err, "InvalidMaxResultsException", "")
 	_, err = ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{NextToken: aws.String("bm9wZQ")})
 	wantErr(t, err, "InvalidNextTokenException", "")
+	// The rest of the CloudTrail API is known but not built.
+	_, err = ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
+	wantErr(t, err, "UnsupportedOperationException", "Operation DescribeTrails is not supported by this server")
+	_, err = ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("t"), S3BucketName: aws.String("secret-bucket")})
+	wantErr(t, err, "UnsupportedOperationException", "Operation CreateTrail is not supported by this server")
+	// Both are recorded, read-only as CloudTrail logs them, without their
+	// parameters.
+	for _, ev := range trail(t, e.dataDir) {
+		if ev.EventName != "DescribeTrails" && ev.EventName != "CreateTrail" {
+			continue
+		}
+		if ev.EventSource != "cloudtrail.amazonaws.com" || ev.ErrorCode != "UnsupportedOperationException" ||
+			ev.ReadOnly != (ev.EventName == "DescribeTrails") || (len(ev.RequestParameters) > 0 && string(ev.RequestParameters) != "null") {
+			t.Errorf("%s recorded as %+v", ev.EventName, ev)
+		}
+	}
 	// A time window that ends before anything happened is empty.
 	old := must[*cloudtrail.LookupEventsOutput](t)(ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{EndTime: aws.Time(time.Now().Add(-time.Hour))}))
 	if len(old.Events) != 0 {

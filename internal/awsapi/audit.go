@@ -312,12 +312,15 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 			h.addFacts(&ev, name, x.result, body)
 		}
 	case source == sourceCloudTrail:
-		ev.ReadOnly = true
-		if body != nil {
+		// Of the CloudTrail API only LookupEvents is built; the calls
+		// refused as unsupported are logged without parameters, and
+		// read-only as CloudTrail logs them (Describe, Get, List, Lookup).
+		ev.ReadOnly = readOnlyName(name)
+		if body != nil && name == "LookupEvents" {
 			ev.RequestParameters = lookupEventsParameters(body)
 		}
 	case query:
-		ev.ReadOnly = strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List")
+		ev.ReadOnly = readOnlyName(name)
 		if body != nil || r.URL.RawQuery != "" {
 			ev.RequestParameters = queryParameters(r.URL.RawQuery, body)
 		}
@@ -967,4 +970,16 @@ func (a *auditor) logFailure(log *slog.Logger, reqID, op string, err error) {
 		return
 	}
 	log.Error(what, "id", reqID, "op", op, "err", err, "refused_since_last_line", a.unlogged.Swap(0))
+}
+
+// readOnlyName reports whether an operation of the IAM, STS or CloudTrail
+// API reads without changing anything, by the verb its name starts with,
+// as CloudTrail's readOnly field says of them.
+func readOnlyName(name string) bool {
+	for _, verb := range []string{"Get", "List", "Describe", "Lookup"} {
+		if strings.HasPrefix(name, verb) {
+			return true
+		}
+	}
+	return false
 }

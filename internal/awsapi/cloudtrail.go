@@ -51,6 +51,31 @@ const (
 	codeInvalidEventCategory    = "InvalidEventCategoryException"
 )
 
+// cloudTrailOperations is every operation of the CloudTrail API
+// (2013-11-01). Keyward answers LookupEvents over its own audit trail; the
+// others, which manage trails, event data stores and the like, answer
+// UnsupportedOperationException (CloudTrail has that error too), and a
+// name not on the list is unknown.
+var cloudTrailOperations = map[string]bool{
+	"AddTags": true, "CancelQuery": true, "CreateChannel": true, "CreateDashboard": true,
+	"CreateEventDataStore": true, "CreateTrail": true, "DeleteChannel": true, "DeleteDashboard": true,
+	"DeleteEventDataStore": true, "DeleteResourcePolicy": true, "DeleteTrail": true,
+	"DeregisterOrganizationDelegatedAdmin": true, "DescribeQuery": true, "DescribeTrails": true,
+	"DisableFederation": true, "EnableFederation": true, "GenerateQuery": true, "GetChannel": true,
+	"GetDashboard": true, "GetEventConfiguration": true, "GetEventDataStore": true, "GetEventSelectors": true,
+	"GetImport": true, "GetInsightSelectors": true, "GetQueryResults": true, "GetResourcePolicy": true,
+	"GetTrail": true, "GetTrailStatus": true, "ListChannels": true, "ListDashboards": true,
+	"ListEventDataStores": true, "ListImportFailures": true, "ListImports": true, "ListInsightsData": true,
+	"ListInsightsMetricData": true, "ListPublicKeys": true, "ListQueries": true, "ListTags": true,
+	"ListTrails": true, "LookupEvents": true, "PutEventConfiguration": true, "PutEventSelectors": true,
+	"PutInsightSelectors": true, "PutResourcePolicy": true, "RegisterOrganizationDelegatedAdmin": true,
+	"RemoveTags": true, "RestoreEventDataStore": true, "SearchSampleQueries": true,
+	"StartDashboardRefresh": true, "StartEventDataStoreIngestion": true, "StartImport": true,
+	"StartLogging": true, "StartQuery": true, "StopEventDataStoreIngestion": true, "StopImport": true,
+	"StopLogging": true, "UpdateChannel": true, "UpdateDashboard": true, "UpdateEventDataStore": true,
+	"UpdateTrail": true,
+}
+
 // serveCloudTrail handles one CloudTrail request and reports what it answered.
 func (h *Handler) serveCloudTrail(w http.ResponseWriter, r *http.Request, reqID, opName string) (string, int, string) {
 	noteSource(w, sourceCloudTrail)
@@ -70,8 +95,11 @@ func (h *Handler) serveCloudTrail(w http.ResponseWriter, r *http.Request, reqID,
 		return fail(err)
 	}
 	noteCaller(w, caller)
-	if opName != "LookupEvents" {
+	switch {
+	case !cloudTrailOperations[opName]:
 		return fail(&kms.Error{Code: "UnknownOperationException"})
+	case opName != "LookupEvents":
+		return fail(&kms.Error{Code: kms.CodeUnsupportedOperation, Message: "Operation " + opName + " is not supported by this server: of the CloudTrail API it answers LookupEvents only."})
 	}
 	if err := authorizeIdentity(caller, "cloudtrail:LookupEvents", h.aud.region); err != nil {
 		return fail(err)
