@@ -256,6 +256,7 @@ func TestInvalidFlags(t *testing.T) {
 		{[]string{"--max-skew", "20m"}, "--max-skew"},
 		{[]string{"--tls-cert", "/nonexistent"}, "--tls-cert"},
 		{[]string{"--audit-digest-interval", "10ms"}, "--audit-digest-interval"},
+		{[]string{"--audit-max-file-age", "10ms"}, "--audit-max-file-age"},
 		{[]string{"--audit-usage-save-interval", "-1s"}, "--audit-usage-save-interval"},
 	}
 	for _, c := range cases {
@@ -717,4 +718,28 @@ func changedFiles(before, after map[string]string) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// TestAuditMaxFileAge: with --audit-max-file-age a log file is closed once
+// it is that old and the next record starts a new one; the trail verifies
+// across the files.
+func TestAuditMaxFileAge(t *testing.T) {
+	dir := t.TempDir()
+	p, c := startSigned(t, dir, "--audit-max-file-age", "1s")
+	must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{}))
+	time.Sleep(1500 * time.Millisecond)
+	must[*kms.ListKeysOutput](t)(c.ListKeys(ctx, &kms.ListKeysInput{}))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait()
+
+	files, err := filepath.Glob(filepath.Join(server.DefaultAuditDir(dir), "audit-*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 2 {
+		t.Errorf("log files after 1.5 s with --audit-max-file-age 1s: %v, want at least 2", files)
+	}
+	if out, err := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput(); err != nil {
+		t.Errorf("keyward audit verify: %v\n%s", err, out)
+	}
 }

@@ -186,6 +186,8 @@ func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
 		"delete signed audit files older than this, e.g. 90d; 0 keeps everything")
 	envFlag((*sizeValue)(&c.AuditMaxFileSize), "audit-max-file-size", "KEYWARD_AUDIT_MAX_FILE_SIZE", "a size such as 64MiB",
 		"start a new audit file before one exceeds this size, e.g. 64MiB")
+	envFlag((*durationValue)(&c.AuditMaxFileAge), "audit-max-file-age", "KEYWARD_AUDIT_MAX_FILE_AGE", "a duration such as 1h",
+		"start a new audit file once one is this old; 0 is 1h")
 	envFlag((*durationValue)(&c.AuditDigestInterval), "audit-digest-interval", "KEYWARD_AUDIT_DIGEST_INTERVAL", "a duration such as 1h",
 		"write a signed audit digest this often; 0 is 1h")
 	envFlag((*durationValue)(&c.AuditUsageSaveInterval), "audit-usage-save-interval", "KEYWARD_AUDIT_USAGE_SAVE_INTERVAL", "a duration such as 1m",
@@ -204,6 +206,8 @@ func (c *Config) validateAudit() error {
 		return fmt.Errorf("--audit-retention: %v is shorter than an hour", c.AuditRetention)
 	case c.AuditMaxFileSize < 0 || (c.AuditMaxFileSize > 0 && c.AuditMaxFileSize < 64<<10):
 		return fmt.Errorf("--audit-max-file-size: %d bytes is less than 64KiB", c.AuditMaxFileSize)
+	case c.AuditMaxFileAge < 0 || (c.AuditMaxFileAge > 0 && c.AuditMaxFileAge < time.Second):
+		return fmt.Errorf("--audit-max-file-age: %v is shorter than a second", c.AuditMaxFileAge)
 	case c.AuditDigestInterval < 0 || (c.AuditDigestInterval > 0 && c.AuditDigestInterval < time.Second):
 		return fmt.Errorf("--audit-digest-interval: %v is shorter than a second", c.AuditDigestInterval)
 	case c.AuditUsageSaveInterval < 0 || (c.AuditUsageSaveInterval > 0 && c.AuditUsageSaveInterval < time.Second):
@@ -333,6 +337,7 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 	}
 	opts := audit.Options{
 		MaxFileBytes:      s.cfg.AuditMaxFileSize,
+		MaxFileAge:        s.cfg.AuditMaxFileAge,
 		Retention:         s.cfg.AuditRetention,
 		DigestInterval:    s.cfg.AuditDigestInterval,
 		Signer:            signer,

@@ -35,6 +35,7 @@ type Config struct {
 	AuditDir            string        // --audit-dir, KEYWARD_AUDIT_DIR; "" is <data-dir>/audit
 	AuditRetention      time.Duration // --audit-retention, KEYWARD_AUDIT_RETENTION; 0 keeps every record
 	AuditMaxFileSize    int64         // --audit-max-file-size, KEYWARD_AUDIT_MAX_FILE_SIZE; 0 is 64 MiB
+	AuditMaxFileAge     time.Duration // --audit-max-file-age, KEYWARD_AUDIT_MAX_FILE_AGE; 0 is 1h
 	AuditDigestInterval time.Duration // --audit-digest-interval, KEYWARD_AUDIT_DIGEST_INTERVAL; 0 is 1h
 	// AuditUsageSaveInterval (--audit-usage-save-interval,
 	// KEYWARD_AUDIT_USAGE_SAVE_INTERVAL; 0 is 1m): how often the
