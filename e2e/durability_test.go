@@ -270,6 +270,7 @@ func TestInvalidFlags(t *testing.T) {
 	for _, env := range []struct{ v, want string }{
 		{"KEYWARD_ACCOUNT_ID=12", "--account-id"},
 		{"KEYWARD_AUDIT_USAGE_SAVE_INTERVAL=soon", "KEYWARD_AUDIT_USAGE_SAVE_INTERVAL"},
+		{"KEYWARD_AUDIT_MAX_FILE_AGE=hourly", "KEYWARD_AUDIT_MAX_FILE_AGE"},
 	} {
 		cmd := exec.Command(binary(t), "server", "--data-dir", t.TempDir())
 		cmd.Env = append(os.Environ(), env.v)
