@@ -581,29 +581,43 @@ func TestForgedAuditMarkStopsStart(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Wait()
 
-	for _, forged := range []func(tx store.Tx) ([]byte, error){
-		func(store.Tx) ([]byte, error) {
-			return []byte(`{"logId":"0123456789abcdef0123456789abcdef","seq":1}`), nil
-		},
-		// wrapped under the root key, but for the usage index
-		func(tx store.Tx) ([]byte, error) { b, err := tx.Get("server/usage-index"); return slices.Clone(b), err },
+	for _, tc := range []struct {
+		name   string
+		tamper func(tx store.Tx) error
+		found  string
+	}{
+		{"plain JSON", func(tx store.Tx) error {
+			return tx.Put("server/audit-mark", []byte(`{"logId":"0123456789abcdef0123456789abcdef","seq":1}`))
+		}, "audit mark in the store"},
+		{"wrapped under the root key, but for the usage index", func(tx store.Tx) error {
+			b, err := tx.Get("server/usage-index")
+			if err != nil {
+				return err
+			}
+			return tx.Put("server/audit-mark", slices.Clone(b))
+		}, "audit mark in the store"},
+		// Without the mark and the usage index the trail could be cut or
+		// removed unnoticed; the signing key says there was one.
+		{"removed, with the usage index", func(tx store.Tx) error {
+			if err := tx.Delete("server/audit-mark"); err != nil {
+				return err
+			}
+			return tx.Delete("server/usage-index")
+		}, "neither the audit mark nor the GetKeyLastUsage index: they were removed"},
 	} {
 		st, err := bolt.Open(filepath.Join(dir, "keyward.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Update(ctx, func(tx store.Tx) error {
-			b, err := forged(tx)
-			if err != nil {
-				return err
-			}
-			return tx.Put("server/audit-mark", b)
-		}); err != nil {
+		if err := st.Update(ctx, tc.tamper); err != nil {
 			t.Fatal(err)
 		}
 		st.Close()
-		if out := refusedStart(t, dir); !strings.Contains(out, "audit mark in the store") || !strings.Contains(out, "--audit-new-trail") {
-			t.Errorf("start with a forged audit mark:\n%s\nwant a refusal naming the mark", out)
+		if out := refusedStart(t, dir); !strings.Contains(out, tc.found) || !strings.Contains(out, "--audit-new-trail") {
+			t.Errorf("start with the audit mark %s:\n%s\nwant a refusal saying %q", tc.name, out, tc.found)
+		}
+		if out, err := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput(); err == nil || !strings.Contains(string(out), tc.found) {
+			t.Errorf("keyward audit verify with the audit mark %s = %v:\n%s\nwant a failure saying %q", tc.name, err, out, tc.found)
 		}
 	}
 	auditDir := server.DefaultAuditDir(dir)

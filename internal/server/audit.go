@@ -102,23 +102,25 @@ type auditMark struct {
 	Hash  string `json:"hash"` // hex
 }
 
-// loadAuditMark returns the saved audit mark, or the zero Mark if there is
-// none (a server from before marks were saved; the usage index's then
-// serves). One that does not unwrap or parse is an error: the store was
-// damaged or tampered with, and starting anyway would drop the check the
-// mark exists for, unless the operator says so (--audit-new-trail).
+// loadAuditMark returns the saved audit mark: the zero Mark for the first
+// one, saved with the audit signing key before any trail existed, and
+// store.ErrNotFound if there is none. One that does not unwrap or parse is
+// an error: the store was damaged or tampered with, and starting anyway
+// would drop the check the mark exists for, unless the operator says so
+// (--audit-new-trail).
 func loadAuditMark(ctx context.Context, st store.Store, root keystore.Wrapper) (audit.Mark, error) {
 	b, err := getWrapped(ctx, st, root, auditMarkStoreName, auditMarkAAD)
 	if errors.Is(err, store.ErrNotFound) {
-		return audit.Mark{}, nil
+		return audit.Mark{}, err
 	} else if err != nil {
 		return audit.Mark{}, fmt.Errorf("the audit mark in the store: %w", err)
 	}
 	var m auditMark
 	var mark audit.Mark
 	bad := errors.New("the audit mark in the store does not parse")
-	// A mark without a hash (none was known) checks the number only.
-	if err := json.Unmarshal(b, &m); err != nil || m.LogID == "" || (m.Hash != "" && len(m.Hash) != hex.EncodedLen(len(mark.Hash))) {
+	// A mark without a hash (none was known) checks the number only; the
+	// first mark names no log and no record.
+	if err := json.Unmarshal(b, &m); err != nil || (m.LogID == "" && (m.Seq != 0 || m.Hash != "")) || (m.Hash != "" && len(m.Hash) != hex.EncodedLen(len(mark.Hash))) {
 		return audit.Mark{}, bad
 	}
 	if _, err := hex.Decode(mark.Hash[:], []byte(m.Hash)); err != nil {
@@ -146,14 +148,47 @@ func (s *Server) saveAuditMark(ctx context.Context, l *audit.Log) (uint64, error
 // DurableMark returns the last record the store st says the audit trail
 // made durable, as the server checks its trail against at start: the later
 // of the audit mark and the GetKeyLastUsage index's. The zero Mark means
-// the store remembers none. An error means the audit mark does not unwrap
-// under root or does not parse.
+// the store remembers none: no server has run on it, or its trail has no
+// records yet. An error means the audit mark does not unwrap under root or
+// does not parse, or that it was removed (errMarkRemoved).
 func DurableMark(ctx context.Context, st store.Store, root keystore.Wrapper) (audit.Mark, error) {
-	mark, err := loadAuditMark(ctx, st, root)
-	if err != nil {
+	var hasKey bool
+	err := st.View(ctx, func(tx store.Tx) error {
+		_, err := tx.Get(auditKeyStoreName)
+		hasKey = err == nil
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil || !hasKey {
 		return audit.Mark{}, err
 	}
-	return newestMark(mark, awsapi.SnapshotMark(loadUsageSnapshot(ctx, st, root))), nil
+	return storedMark(ctx, st, root, loadUsageSnapshot(ctx, st, root))
+}
+
+// errMarkRemoved: the store holds the audit signing key, and with it, from
+// the moment it was made, an audit mark; a store that holds the key but
+// neither the mark nor the GetKeyLastUsage index (which marks the trail too
+// and which servers from before the audit mark saved) had them deleted,
+// which would let the trail be removed or cut without the next start
+// noticing.
+var errMarkRemoved = errors.New("the store holds the audit signing key but neither the audit mark nor the GetKeyLastUsage index: they were removed from it")
+
+// storedMark returns what a store that holds the audit signing key says the
+// trail made durable: the later of the audit mark and the usage index's
+// (snapshot, which may be nil).
+func storedMark(ctx context.Context, st store.Store, root keystore.Wrapper, snapshot []byte) (audit.Mark, error) {
+	mark, err := loadAuditMark(ctx, st, root)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && snapshot == nil:
+		return audit.Mark{}, errMarkRemoved
+	case errors.Is(err, store.ErrNotFound):
+		// A store from before the audit mark: the usage index serves.
+	case err != nil:
+		return audit.Mark{}, err
+	}
+	return newestMark(mark, awsapi.SnapshotMark(snapshot)), nil
 }
 
 // newestMark returns the later of two marks: the audit mark, saved more
@@ -327,13 +362,14 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 	if !s.cfg.InsecureBenchmarkAuditNoFsync {
 		// Both marks name durable records only, so the trail must reach
 		// the later one.
-		mark, err := loadAuditMark(ctx, st, root)
+		mark, err := storedMark(ctx, st, root, snapshot)
 		if err != nil && !s.cfg.AuditNewTrail {
 			return nil, fmt.Errorf("%w; the trail cannot be checked against it: restore the store, or start once with --audit-new-trail to do without it", err)
 		} else if err != nil {
 			s.log.Warn("audit: the audit mark in the store is unusable; starting without it, as --audit-new-trail asks", "err", err)
+			mark = awsapi.SnapshotMark(snapshot)
 		}
-		durable = newestMark(mark, awsapi.SnapshotMark(snapshot))
+		durable = mark
 	}
 	opts := audit.Options{
 		MaxFileBytes:      s.cfg.AuditMaxFileSize,
@@ -700,6 +736,16 @@ func createAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) 
 	if err != nil {
 		return nil, fmt.Errorf("wrap audit signing key: %w", err)
 	}
+	// The first audit mark, which names no log yet, goes in with the key:
+	// from then on a store without a mark had it removed (errMarkRemoved).
+	first, err := json.Marshal(auditMark{})
+	if err != nil {
+		return nil, err
+	}
+	firstMark, err := root.Wrap(first, auditMarkAAD)
+	if err != nil {
+		return nil, fmt.Errorf("wrap audit mark: %w", err)
+	}
 	var existing []byte
 	err = st.Update(ctx, func(tx store.Tx) error {
 		// Another process cannot race here (the store is locked), but be
@@ -710,7 +756,10 @@ func createAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) 
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		return tx.Put(auditKeyStoreName, wrapped)
+		if err := tx.Put(auditKeyStoreName, wrapped); err != nil {
+			return err
+		}
+		return tx.Put(auditMarkStoreName, firstMark)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store audit signing key: %w", err)
