@@ -570,16 +570,22 @@ func TestRewrittenAuditRecordsStopStart(t *testing.T) {
 	}
 }
 
-// TestForgedAuditMarkStopsStart: an audit mark in the store that is not
-// the server's (not wrapped under the root key for that purpose) stops the
-// start, since the trail cannot be checked against it; --audit-new-trail
-// starts without it, on the same trail.
-func TestForgedAuditMarkStopsStart(t *testing.T) {
+// TestTamperedAuditStoreStopsStart: an audit mark in the store that is not
+// the server's (not wrapped under the root key for that purpose), a mark
+// removed, or the audit signing key removed stops the start and fails
+// keyward audit verify, since the trail can no longer be checked;
+// --audit-new-trail starts without the mark, on the same trail.
+func TestTamperedAuditStoreStopsStart(t *testing.T) {
 	dir := t.TempDir()
 	p, c := startSigned(t, dir)
 	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Wait()
+	db := filepath.Join(dir, "keyward.db")
+	pristine, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -596,6 +602,10 @@ func TestForgedAuditMarkStopsStart(t *testing.T) {
 			}
 			return tx.Put("server/audit-mark", slices.Clone(b))
 		}, "audit mark in the store"},
+		// A new signing key would sign the trail on unnoticed.
+		{"intact, but the signing key removed", func(tx store.Tx) error {
+			return tx.Delete("server/audit-signing-key")
+		}, "remembers an audit trail but holds no audit signing key"},
 		// Without the mark and the usage index the trail could be cut or
 		// removed unnoticed; the signing key says there was one.
 		{"removed, with the usage index", func(tx store.Tx) error {
@@ -605,7 +615,12 @@ func TestForgedAuditMarkStopsStart(t *testing.T) {
 			return tx.Delete("server/usage-index")
 		}, "neither the audit mark nor the GetKeyLastUsage index: they were removed"},
 	} {
-		st, err := bolt.Open(filepath.Join(dir, "keyward.db"))
+		// Each case tampers with the store as the server left it; the
+		// last one stays for the start with --audit-new-trail below.
+		if err := os.WriteFile(db, pristine, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := bolt.Open(db)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -161,8 +161,13 @@ func DurableMark(ctx context.Context, st store.Store, root keystore.Wrapper) (au
 		}
 		return err
 	})
-	if err != nil || !hasKey {
+	switch {
+	case err != nil:
 		return audit.Mark{}, err
+	case !hasKey && remembersTrail(ctx, st, root):
+		return audit.Mark{}, errKeyRemoved
+	case !hasKey:
+		return audit.Mark{}, nil
 	}
 	return storedMark(ctx, st, root, loadUsageSnapshot(ctx, st, root))
 }
@@ -347,7 +352,13 @@ func (v *sizeValue) Set(s string) error {
 // (kms.New holds it).
 func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wrapper) (*audit.Log, error) {
 	signer, err := loadAuditKey(ctx, st, root)
-	if err != nil {
+	if errors.Is(err, errKeyRemoved) && s.cfg.AuditNewTrail {
+		s.log.Warn("audit: making a new audit signing key, as --audit-new-trail asks: the store remembers a trail but its signing key is gone; digests signed before no longer verify with the new public key", "err", err)
+		signer, err = createAuditKey(ctx, st, root)
+	}
+	if errors.Is(err, errKeyRemoved) {
+		return nil, fmt.Errorf("%w; the trail's digests cannot be checked: restore the store, or start once with --audit-new-trail to make a new key", err)
+	} else if err != nil {
 		return nil, err
 	}
 	if err := writePublicKey(AuditPublicKeyFile(s.cfg.DataDir), signer.Public()); err != nil {
@@ -700,12 +711,29 @@ func (s *Server) ServiceEvent(ev kms.ServiceEvent) {
 	}
 }
 
+// errKeyRemoved: the store remembers an audit trail (an audit mark that
+// names a log, or a GetKeyLastUsage index) but holds no audit signing key,
+// which is made before any trail: the key was deleted. Making a new one
+// silently would sign the trail on with a key no verifier knows.
+var errKeyRemoved = errors.New("the store remembers an audit trail but holds no audit signing key: it was removed from it")
+
+// remembersTrail reports whether the store remembers an audit trail: an
+// audit mark that names a log (or one that does not parse), or a
+// GetKeyLastUsage index.
+func remembersTrail(ctx context.Context, st store.Store, root keystore.Wrapper) bool {
+	mark, err := loadAuditMark(ctx, st, root)
+	return (err == nil && mark.LogID != "") || (err != nil && !errors.Is(err, store.ErrNotFound)) || loadUsageSnapshot(ctx, st, root) != nil
+}
+
 // loadAuditKey returns the audit signing key, an Ed25519 key made on first
 // start and kept in the store wrapped under the root key.
 func loadAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) (crypto.Signer, error) {
 	der, err := getWrapped(ctx, st, root, auditKeyStoreName, auditKeyAAD)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		if remembersTrail(ctx, st, root) {
+			return nil, errKeyRemoved
+		}
 		return createAuditKey(ctx, st, root)
 	case err != nil:
 		return nil, fmt.Errorf("load audit signing key: %w", err)
@@ -757,6 +785,11 @@ func createAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) 
 			return err
 		}
 		if err := tx.Put(auditKeyStoreName, wrapped); err != nil {
+			return err
+		}
+		if _, err := tx.Get(auditMarkStoreName); err == nil {
+			return nil // a new key for a trail (--audit-new-trail): its mark stays
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		return tx.Put(auditMarkStoreName, firstMark)
