@@ -605,7 +605,7 @@ func TestTamperedAuditStoreStopsStart(t *testing.T) {
 		// A new signing key would sign the trail on unnoticed.
 		{"intact, but the signing key removed", func(tx store.Tx) error {
 			return tx.Delete("server/audit-signing-key")
-		}, "remembers an audit trail but holds no audit signing key"},
+		}, "but holds no audit signing key"},
 		// Without the mark and the usage index the trail could be cut or
 		// removed unnoticed; the signing key says there was one.
 		{"removed, with the usage index", func(tx store.Tx) error {
@@ -658,6 +658,37 @@ func TestTamperedAuditStoreStopsStart(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("the trail holds %d records after CreateKey and Encrypt, want 2", n)
+	}
+
+	// Everything that marks the trail removed with it, the public key file
+	// too: the KMS key, which only an audited request makes, still says a
+	// trail was written.
+	st, err := bolt.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		for _, k := range []string{"server/audit-signing-key", "server/audit-mark", "server/usage-index"} {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := os.Rename(auditDir, auditDir+"-gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(server.AuditPublicKeyFile(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if out := refusedStart(t, dir); !strings.Contains(out, "holds KMS keys but holds no audit signing key") {
+		t.Errorf("start with every trace of the trail removed:\n%s\nwant a refusal naming the missing signing key", out)
+	}
+	if _, err := os.Stat(auditDir); err == nil {
+		t.Errorf("the refused start made the audit directory again")
 	}
 }
 

@@ -146,9 +146,13 @@ func New(cfg Config) (*Service, error) {
 // Region is the region the service answers for.
 func (s *Service) Region() string { return s.region }
 
-// Store layout. Key ids are globally unique, so keys are stored by id alone;
-// the per-account index orders ListKeys.
-func keyPath(id string) string                  { return "key/" + id }
+// KeyStorePrefix begins the store key of every KMS key. Key ids are
+// globally unique, so keys are stored by id alone; the per-account index
+// orders ListKeys.
+const KeyStorePrefix = "key/"
+
+// Store layout.
+func keyPath(id string) string                  { return KeyStorePrefix + id }
 func acctKeyPath(account, id string) string     { return "acctkey/" + account + "/" + id }
 func aliasPath(account, name string) string     { return "alias/" + account + "/" + name }
 func aliasPrefix(account string) string         { return "alias/" + account + "/" }

@@ -712,17 +712,27 @@ func (s *Server) ServiceEvent(ev kms.ServiceEvent) {
 }
 
 // errKeyRemoved: the store remembers an audit trail (an audit mark that
-// names a log, or a GetKeyLastUsage index) but holds no audit signing key,
-// which is made before any trail: the key was deleted. Making a new one
-// silently would sign the trail on with a key no verifier knows.
-var errKeyRemoved = errors.New("the store remembers an audit trail but holds no audit signing key: it was removed from it")
+// names a log, or a GetKeyLastUsage index) or holds KMS keys, which only
+// audited requests make, but holds no audit signing key, which is made
+// before the first request: the key was deleted. Making a new one silently
+// would sign the trail on with a key no verifier knows, or begin a new
+// trail where the old one was removed with everything that marked it.
+var errKeyRemoved = errors.New("the store remembers an audit trail or holds KMS keys but holds no audit signing key: it was removed from it")
 
 // remembersTrail reports whether the store remembers an audit trail: an
-// audit mark that names a log (or one that does not parse), or a
-// GetKeyLastUsage index.
+// audit mark that names a log (or one that does not parse), a
+// GetKeyLastUsage index, or a KMS key (made by a request, so recorded).
 func remembersTrail(ctx context.Context, st store.Store, root keystore.Wrapper) bool {
 	mark, err := loadAuditMark(ctx, st, root)
-	return (err == nil && mark.LogID != "") || (err != nil && !errors.Is(err, store.ErrNotFound)) || loadUsageSnapshot(ctx, st, root) != nil
+	if (err == nil && mark.LogID != "") || (err != nil && !errors.Is(err, store.ErrNotFound)) || loadUsageSnapshot(ctx, st, root) != nil {
+		return true
+	}
+	var keys []store.Entry
+	err = st.View(ctx, func(tx store.Tx) error {
+		keys, err = tx.List(kms.KeyStorePrefix, "", 1)
+		return err
+	})
+	return err != nil || len(keys) > 0
 }
 
 // loadAuditKey returns the audit signing key, an Ed25519 key made on first
