@@ -717,7 +717,7 @@ func (s *Server) ServiceEvent(ev kms.ServiceEvent) {
 // before the first request: the key was deleted. Making a new one silently
 // would sign the trail on with a key no verifier knows, or begin a new
 // trail where the old one was removed with everything that marked it.
-var errKeyRemoved = errors.New("the store remembers an audit trail or holds KMS keys but holds no audit signing key: it was removed from it")
+var errKeyRemoved = errors.New("the store remembers an audit trail or holds KMS keys but holds no audit signing key: it was removed from it, or the store was written by a build without the audit trail")
 
 // remembersTrail reports whether the store remembers an audit trail: an
 // audit mark that names a log (or one that does not parse), a
