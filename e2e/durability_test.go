@@ -804,3 +804,71 @@ func TestAuditMaxFileAge(t *testing.T) {
 		t.Errorf("keyward audit verify: %v\n%s", err, out)
 	}
 }
+
+// TestRemovedSigningKeyNewTrail: with the audit signing key removed from
+// the store the start is refused. --audit-new-trail makes a new key and
+// says so, but keeps the audit mark: a trail cut after a crash is still
+// refused, and the whole trail goes on under the new key.
+func TestRemovedSigningKeyNewTrail(t *testing.T) {
+	dir := t.TempDir()
+	p, c := startSigned(t, dir)
+	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
+	for range 3 {
+		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
+	}
+	time.Sleep(1500 * time.Millisecond) // the mark is saved at 1 s
+	oldPub, err := os.ReadFile(server.AuditPublicKeyFile(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, data := killLeavingLiveFile(t, p, dir)
+	st, err := bolt.Open(filepath.Join(dir, "keyward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.Delete("server/audit-signing-key") }); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if out := refusedStart(t, dir); !strings.Contains(out, "no audit signing key") || !strings.Contains(out, "--audit-new-trail") {
+		t.Errorf("start without the signing key:\n%s\nwant a refusal naming it", out)
+	}
+
+	// The last record cut as well: the new key does not excuse that.
+	records := bytes.SplitAfter(bytes.TrimRight(data, "\x00"), []byte("\n"))
+	records = records[:len(records)-1] // the empty piece after the last newline
+	if err := os.Truncate(live, int64(len(bytes.Join(records[:len(records)-1], nil)))); err != nil {
+		t.Fatal(err)
+	}
+	if out := refusedStart(t, dir, "--audit-new-trail"); !strings.Contains(out, "was durable") {
+		t.Errorf("start with --audit-new-trail on a cut trail:\n%s\nwant a refusal naming the lost record", out)
+	}
+	if err := os.WriteFile(live, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	p, c = startSigned(t, dir, "--audit-new-trail")
+	must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait()
+	if !strings.Contains(p.log(), "made a new audit signing key") {
+		t.Errorf("the start with --audit-new-trail did not say it made a new key:\n%s", p.log())
+	}
+	newPub, err := os.ReadFile(server.AuditPublicKeyFile(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(newPub, oldPub) {
+		t.Errorf("the public key file still holds the removed key")
+	}
+	n := 0
+	if err := audit.Query(server.DefaultAuditDir(dir), audit.Filter{}, func(*audit.Event) bool { n++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 {
+		t.Errorf("the trail holds %d records after CreateKey and 4 Encrypts, want 5 (the same trail)", n)
+	}
+	if out, err := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput(); err != nil {
+		t.Errorf("keyward audit verify with the new public key = %v:\n%s", err, out)
+	}
+}

@@ -352,17 +352,24 @@ func (v *sizeValue) Set(s string) error {
 // (kms.New holds it).
 func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wrapper) (*audit.Log, error) {
 	signer, err := loadAuditKey(ctx, st, root)
+	// With --audit-new-trail a removed key is replaced, but the new one is
+	// kept (stored, its public half written) only once the trail opens: a
+	// start still refused changes nothing.
+	var newKey ed25519.PrivateKey
 	if errors.Is(err, errKeyRemoved) && s.cfg.AuditNewTrail {
-		s.log.Warn("audit: making a new audit signing key, as --audit-new-trail asks: the store remembers a trail but its signing key is gone; digests signed before no longer verify with the new public key", "err", err)
-		signer, err = createAuditKey(ctx, st, root)
+		if _, newKey, err = ed25519.GenerateKey(rand.Reader); err == nil {
+			signer = newKey
+		}
 	}
 	if errors.Is(err, errKeyRemoved) {
 		return nil, fmt.Errorf("%w; the trail's digests cannot be checked: restore the store, or start once with --audit-new-trail to make a new key", err)
 	} else if err != nil {
 		return nil, err
 	}
-	if err := writePublicKey(AuditPublicKeyFile(s.cfg.DataDir), signer.Public()); err != nil {
-		return nil, err
+	if newKey == nil {
+		if err := writePublicKey(AuditPublicKeyFile(s.cfg.DataDir), signer.Public()); err != nil {
+			return nil, err
+		}
 	}
 	dir := s.cfg.auditDir()
 	if s.cfg.InsecureBenchmarkAuditNoFsync {
@@ -405,6 +412,17 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 		return nil, fmt.Errorf("--audit-dir: %w; put the trail back, or, if it is lost, start once with --audit-new-trail to begin a new one", err)
 	case err != nil:
 		return nil, fmt.Errorf("--audit-dir: %w", err)
+	}
+	if newKey != nil {
+		_, err := storeAuditKey(ctx, st, root, newKey)
+		if err == nil {
+			err = writePublicKey(AuditPublicKeyFile(s.cfg.DataDir), newKey.Public())
+		}
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		s.log.Warn("audit: made a new audit signing key, as --audit-new-trail asks: the store remembers a trail but its signing key was gone; digests signed before do not verify with the new public key")
 	}
 	if r := l.Recovery(); r != nil {
 		s.log.Warn("audit log recovered after an unclean shutdown: an unacknowledged torn record was cut off and recorded in a signed digest",
@@ -765,6 +783,13 @@ func createAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) 
 	if err != nil {
 		return nil, err
 	}
+	return storeAuditKey(ctx, st, root, priv)
+}
+
+// storeAuditKey stores priv as the audit signing key, unless the store
+// holds one already (then that one is returned), with the first audit mark
+// if there is no mark yet.
+func storeAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper, priv ed25519.PrivateKey) (crypto.Signer, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
 		return nil, err
