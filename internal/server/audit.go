@@ -233,7 +233,7 @@ func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
 	envFlag((*durationValue)(&c.AuditUsageSaveInterval), "audit-usage-save-interval", "KEYWARD_AUDIT_USAGE_SAVE_INTERVAL", "a duration such as 1m",
 		"save the GetKeyLastUsage index this often, bounding what a start after a crash re-reads; 0 is 1m")
 	fs.BoolVar(&c.AuditNewTrail, "audit-new-trail", false,
-		"start a new audit trail if the audit directory no longer holds the one this server wrote (after moving a damaged trail aside); without it that start is refused")
+		"start a new audit trail if the audit directory no longer holds the one this server wrote (after moving a damaged trail aside), or go on without an audit mark or signing key removed from the store; without it such a start is refused")
 	fs.BoolVar(&c.InsecureBenchmarkAuditNoFsync, "insecure-benchmark-audit-no-fsync", false,
 		"BENCHMARKS ONLY: answer requests before their audit records are on disk, so a crash loses acknowledged records")
 }
