@@ -347,13 +347,7 @@ func TestKill9UsageIndexSaved(t *testing.T) {
 // here: the audit mark, saved every second, is what knows the cut records.
 func TestRemovedAuditRecordsStopStart(t *testing.T) {
 	dir := t.TempDir()
-	p, c := startSigned(t, dir)
-	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
-	for range 6 {
-		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
-	}
-	time.Sleep(2500 * time.Millisecond) // the mark is saved at 1 s and 2 s
-	live, data := killLeavingLiveFile(t, p, dir)
+	key, live, data := crashAfterMark(t, dir, 6)
 	auditDir := filepath.Dir(live)
 	lines := bytes.SplitAfter(bytes.TrimRight(data, "\x00"), []byte("\n"))
 	lines = lines[:len(lines)-1] // the empty piece after the last newline
@@ -504,13 +498,7 @@ func TestRemovedNewestDigestStopsStart(t *testing.T) {
 // refused, changing nothing.
 func TestRewrittenAuditRecordsStopStart(t *testing.T) {
 	dir := t.TempDir()
-	p, c := startSigned(t, dir)
-	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
-	for range 4 {
-		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
-	}
-	time.Sleep(1500 * time.Millisecond) // the mark is saved at 1 s
-	live, data := killLeavingLiveFile(t, p, dir)
+	_, live, data := crashAfterMark(t, dir, 4)
 	auditDir := filepath.Dir(live)
 	// The record format of doc.go: {"seq":N,"prevHash":H,"hash":H,"event":E},
 	// hash = SHA-256(prevHash || uint64be(seq) || E).
@@ -620,14 +608,7 @@ func TestTamperedAuditStoreStopsStart(t *testing.T) {
 		if err := os.WriteFile(db, pristine, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		st, err := bolt.Open(db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Update(ctx, tc.tamper); err != nil {
-			t.Fatal(err)
-		}
-		st.Close()
+		editStore(t, dir, tc.tamper)
 		if out := refusedStart(t, dir); !strings.Contains(out, tc.found) || !strings.Contains(out, "--audit-new-trail") {
 			t.Errorf("start with the audit mark %s:\n%s\nwant a refusal saying %q", tc.name, out, tc.found)
 		}
@@ -663,21 +644,14 @@ func TestTamperedAuditStoreStopsStart(t *testing.T) {
 	// Everything that marks the trail removed with it, the public key file
 	// too: the KMS key, which only an audited request makes, still says a
 	// trail was written.
-	st, err := bolt.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Update(ctx, func(tx store.Tx) error {
+	editStore(t, dir, func(tx store.Tx) error {
 		for _, k := range []string{"server/audit-signing-key", "server/audit-mark", "server/usage-index"} {
 			if err := tx.Delete(k); err != nil {
 				return err
 			}
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	})
 	if err := os.Rename(auditDir, auditDir+"-gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -690,6 +664,36 @@ func TestTamperedAuditStoreStopsStart(t *testing.T) {
 	if _, err := os.Stat(auditDir); err == nil {
 		t.Errorf("the refused start made the audit directory again")
 	}
+}
+
+// editStore changes the store of the stopped server on dir in one
+// transaction.
+func editStore(t *testing.T, dir string, edit func(tx store.Tx) error) {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(dir, "keyward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Update(ctx, edit); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// crashAfterMark starts a server on dir, creates a key and encrypts with it
+// n times, waits for the audit mark to be saved (at 1 s), and kills the
+// server with SIGKILL. It returns the key, and the live log file the crash
+// left with its content (see killLeavingLiveFile).
+func crashAfterMark(t *testing.T, dir string, n int) (key *string, live string, data []byte) {
+	t.Helper()
+	p, c := startSigned(t, dir)
+	key = must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
+	for range n {
+		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
+	}
+	time.Sleep(1500 * time.Millisecond)
+	live, data = killLeavingLiveFile(t, p, dir)
+	return key, live, data
 }
 
 // killLeavingLiveFile kills the server p on dataDir with SIGKILL and
@@ -811,25 +815,12 @@ func TestAuditMaxFileAge(t *testing.T) {
 // refused, and the whole trail goes on under the new key.
 func TestRemovedSigningKeyNewTrail(t *testing.T) {
 	dir := t.TempDir()
-	p, c := startSigned(t, dir)
-	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
-	for range 3 {
-		must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
-	}
-	time.Sleep(1500 * time.Millisecond) // the mark is saved at 1 s
+	key, live, data := crashAfterMark(t, dir, 3)
 	oldPub, err := os.ReadFile(server.AuditPublicKeyFile(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	live, data := killLeavingLiveFile(t, p, dir)
-	st, err := bolt.Open(filepath.Join(dir, "keyward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Update(ctx, func(tx store.Tx) error { return tx.Delete("server/audit-signing-key") }); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	editStore(t, dir, func(tx store.Tx) error { return tx.Delete("server/audit-signing-key") })
 	if out := refusedStart(t, dir); !strings.Contains(out, "no audit signing key") || !strings.Contains(out, "--audit-new-trail") {
 		t.Errorf("start without the signing key:\n%s\nwant a refusal naming it", out)
 	}
@@ -847,7 +838,7 @@ func TestRemovedSigningKeyNewTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p, c = startSigned(t, dir, "--audit-new-trail")
+	p, c := startSigned(t, dir, "--audit-new-trail")
 	must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.wait()
