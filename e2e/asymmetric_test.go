@@ -378,6 +378,11 @@ func TestHMAC(t *testing.T) {
 	m := createKey(t, e, "HMAC_256", "GENERATE_VERIFY_MAC")
 	_, err := e.kms.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: m.KeyId, Message: msg, MacAlgorithm: "HMAC_SHA_512"})
 	wantErr(t, err, "InvalidKeyUsageException", "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.")
+	// The enum in AWS's own order, as recorded from AWS.
+	_, err = e.kms.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: m.KeyId, Message: msg, MacAlgorithm: "INVALID"})
+	wantErr(t, err, "ValidationException", "1 validation error detected: Value 'INVALID' at 'macAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]")
+	_, err = e.kms.VerifyMac(ctx, &kms.VerifyMacInput{KeyId: m.KeyId, Message: msg, MacAlgorithm: "INVALID", Mac: []byte("m")})
+	wantErr(t, err, "ValidationException", "Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]")
 	sym := createKey(t, e, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
 	_, err = e.kms.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: sym.KeyId, Message: msg, MacAlgorithm: "HMAC_SHA_256"})
 	wantErr(t, err, "InvalidKeyUsageException", *sym.Arn+" key usage is ENCRYPT_DECRYPT which is not valid for GenerateMac.")

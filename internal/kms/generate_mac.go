@@ -6,7 +6,10 @@ import (
 	"github.com/keyward/keyward/internal/keyspec"
 )
 
-var allMacAlgs = []string{"HMAC_SHA_224", "HMAC_SHA_256", "HMAC_SHA_384", "HMAC_SHA_512"}
+// allMacAlgs is in the order AWS KMS lists them in its validation message
+// (recorded from AWS: "[HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224,
+// HMAC_SHA_512]"), not the API model's.
+var allMacAlgs = []string{"HMAC_SHA_384", "HMAC_SHA_256", "HMAC_SHA_224", "HMAC_SHA_512"}
 
 // GenerateMac computes an HMAC of a message with an HMAC key.
 func (s *Service) GenerateMac(ctx context.Context, caller *Caller, req *GenerateMacRequest) (*GenerateMacResponse, error) {
