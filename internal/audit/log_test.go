@@ -496,11 +496,7 @@ func TestOpenRefusesLostDurableRecords(t *testing.T) {
 
 			openRefused(t, dir, Mark{LogID: id, Seq: 5}, ErrCorrupt, "record 5 was durable")
 			// A mark the trail reaches does not stop it.
-			l, err := Open(dir, Options{Signer: testKey, Durable: Mark{LogID: id, Seq: 3}})
-			if err != nil {
-				t.Fatalf("Open with record 3 durable = %v", err)
-			}
-			l.Close()
+			opensWith(t, dir, Mark{LogID: id, Seq: 3}, "record 3 durable")
 		})
 	}
 }
@@ -524,11 +520,7 @@ func TestOpenRefusesRewrittenRecords(t *testing.T) {
 
 	openRefused(t, dir, m, ErrCorrupt, "record 5 is not the record that was durable")
 	// Without the hash the rewrite goes unnoticed: what the hash is for.
-	l, err := Open(dir, Options{Signer: testKey, Durable: Mark{LogID: m.LogID, Seq: m.Seq}})
-	if err != nil {
-		t.Fatalf("Open with record 5's number only = %v", err)
-	}
-	l.Close()
+	opensWith(t, dir, Mark{LogID: m.LogID, Seq: m.Seq}, "record 5's number only")
 }
 
 // TestOpenRefusesOtherTrail checks that Open given a mark refuses a
@@ -592,6 +584,17 @@ func TestOpenRefusesOtherTrail(t *testing.T) {
 			l.Close()
 		})
 	}
+}
+
+// opensWith checks that Open of dir given the mark m succeeds; what says
+// what the mark holds, for the failure message.
+func opensWith(t *testing.T, dir string, m Mark, what string) {
+	t.Helper()
+	l, err := Open(dir, Options{Signer: testKey, Durable: m})
+	if err != nil {
+		t.Fatalf("Open with %s = %v", what, err)
+	}
+	l.Close()
 }
 
 // openRefused checks that Open of dir given the mark m fails with target,
