@@ -15,7 +15,6 @@
 set -euo pipefail
 BIN=$1; OP=$2; SIZE=$3; C=$4; shift 4
 source "$(dirname "$0")/lib.sh"
-build_loadgen
 PORT=${PORT:-7996}
 start_server "$BIN" "$PORT" "$@"
 out=$(mktemp /tmp/kwc-lg.XXXX)

@@ -1,17 +1,14 @@
 # Shared by measure.sh and cpusplit.sh; source it, don't run it.
 
-# build_loadgen builds the load generator to /tmp/loadgen.
-build_loadgen() {
-  (cd "$(dirname "${BASH_SOURCE[0]}")" && go build -o /tmp/loadgen ./loadgen)
-}
-
-# start_server BIN PORT [server flags...] starts a fresh server on CPU 0
-# with GOMAXPROCS=1 on an empty data directory, and returns once /healthz
-# answers. It sets D (the data directory) and P (the server's PID), and an
-# EXIT trap that stops the server and removes D.
+# start_server BIN PORT [server flags...] builds the load generator to
+# /tmp/loadgen, starts a fresh server on CPU 0 with GOMAXPROCS=1 on an empty
+# data directory, and returns once /healthz answers. It sets D (the data
+# directory) and P (the server's PID), and an EXIT trap that stops the
+# server and removes D.
 start_server() {
   local bin=$1 port=$2
   shift 2
+  (cd "$(dirname "${BASH_SOURCE[0]}")" && go build -o /tmp/loadgen ./loadgen)
   D=$(mktemp -d /tmp/kwm.XXXX)
   GOMAXPROCS=1 taskset -c 0 "$bin" server --data-dir "$D" --listen 127.0.0.1:$port --log-level warn "$@" >/dev/null 2>&1 &
   P=$!

@@ -9,7 +9,6 @@
 set -euo pipefail
 BIN=$1; OP=$2; SIZE=$3; C=$4; shift 4
 source "$(dirname "$0")/lib.sh"
-build_loadgen
 PORT=${PORT:-7995}
 start_server "$BIN" "$PORT" "$@"
 loadgen "$PORT" "$OP" "$SIZE" "$C" 2>&1 | tail -1
