@@ -161,13 +161,10 @@ func DurableMark(ctx context.Context, st store.Store, root keystore.Wrapper) (au
 		}
 		return err
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return audit.Mark{}, err
-	case !hasKey && remembersTrail(ctx, st, root):
-		return audit.Mark{}, errKeyRemoved
-	case !hasKey:
-		return audit.Mark{}, nil
+	} else if !hasKey {
+		return audit.Mark{}, keyRemoved(ctx, st, root)
 	}
 	return storedMark(ctx, st, root, loadUsageSnapshot(ctx, st, root))
 }
@@ -737,20 +734,27 @@ func (s *Server) ServiceEvent(ev kms.ServiceEvent) {
 // trail where the old one was removed with everything that marked it.
 var errKeyRemoved = errors.New("the store remembers an audit trail or holds KMS keys but holds no audit signing key: it was removed from it, or the store was written by a build without the audit trail")
 
-// remembersTrail reports whether the store remembers an audit trail: an
-// audit mark that names a log (or one that does not parse), a
-// GetKeyLastUsage index, or a KMS key (made by a request, so recorded).
-func remembersTrail(ctx context.Context, st store.Store, root keystore.Wrapper) bool {
+// keyRemoved is for a store that holds no audit signing key: it returns
+// errKeyRemoved if the store remembers an audit trail (an audit mark that
+// names a log, or one that does not parse, a GetKeyLastUsage index, or a
+// KMS key, which a recorded request made), and nil if none ever was.
+func keyRemoved(ctx context.Context, st store.Store, root keystore.Wrapper) error {
 	mark, err := loadAuditMark(ctx, st, root)
 	if (err == nil && mark.LogID != "") || (err != nil && !errors.Is(err, store.ErrNotFound)) || loadUsageSnapshot(ctx, st, root) != nil {
-		return true
+		return errKeyRemoved
 	}
 	var keys []store.Entry
 	err = st.View(ctx, func(tx store.Tx) error {
+		var err error
 		keys, err = tx.List(kms.KeyStorePrefix, "", 1)
 		return err
 	})
-	return err != nil || len(keys) > 0
+	if err != nil {
+		return fmt.Errorf("look for KMS keys in the store: %w", err)
+	} else if len(keys) > 0 {
+		return errKeyRemoved
+	}
+	return nil
 }
 
 // loadAuditKey returns the audit signing key, an Ed25519 key made on first
@@ -759,8 +763,8 @@ func loadAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) (c
 	der, err := getWrapped(ctx, st, root, auditKeyStoreName, auditKeyAAD)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if remembersTrail(ctx, st, root) {
-			return nil, errKeyRemoved
+		if err := keyRemoved(ctx, st, root); err != nil {
+			return nil, err
 		}
 		return createAuditKey(ctx, st, root)
 	case err != nil:
