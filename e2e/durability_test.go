@@ -908,8 +908,26 @@ func TestRemovedSigningKeyNewTrail(t *testing.T) {
 	if err := os.Truncate(live, int64(len(bytes.Join(records[:len(records)-1], nil)))); err != nil {
 		t.Fatal(err)
 	}
+	// The refused start stored a new key before it opened the trail, and
+	// took it back: the store is as it was.
+	auditEntries := func() (key, mark []byte) {
+		editStore(t, dir, func(tx store.Tx) error {
+			if b, err := tx.Get("server/audit-signing-key"); err == nil {
+				key = bytes.Clone(b)
+			}
+			if b, err := tx.Get("server/audit-mark"); err == nil {
+				mark = bytes.Clone(b)
+			}
+			return nil
+		})
+		return key, mark
+	}
+	_, markBefore := auditEntries()
 	if out := refusedStart(t, dir, "--audit-new-trail"); !strings.Contains(out, "was durable") {
 		t.Errorf("start with --audit-new-trail on a cut trail:\n%s\nwant a refusal naming the lost record", out)
+	}
+	if key, mark := auditEntries(); key != nil || mark == nil || !bytes.Equal(mark, markBefore) {
+		t.Errorf("after the refused start the store holds a signing key: %v, the same audit mark: %v", key != nil, bytes.Equal(mark, markBefore))
 	}
 	if err := os.WriteFile(live, data, 0o600); err != nil {
 		t.Fatal(err)

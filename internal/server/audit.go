@@ -349,13 +349,16 @@ func (v *sizeValue) Set(s string) error {
 // (kms.New holds it).
 func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wrapper) (*audit.Log, error) {
 	signer, err := loadAuditKey(ctx, st, root)
-	// With --audit-new-trail a removed key is replaced, but the new one is
-	// kept (stored, its public half written) only once the trail opens: a
-	// start still refused changes nothing.
+	// With --audit-new-trail a removed key is replaced. The new key is
+	// stored before the trail opens, because Open may sign at once (the
+	// digest after a crash) and nothing may be signed by a key the store
+	// does not hold; if Open refuses, the key is taken back, so that a
+	// start still refused leaves the store as it was.
 	var newKey ed25519.PrivateKey
+	var addedMark bool
 	if errors.Is(err, errKeyRemoved) && s.cfg.AuditNewTrail {
 		if _, newKey, err = ed25519.GenerateKey(rand.Reader); err == nil {
-			signer = newKey
+			signer, addedMark, err = storeAuditKey(ctx, st, root, newKey)
 		}
 	}
 	if errors.Is(err, errKeyRemoved) {
@@ -402,6 +405,11 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 		opts.Durable = audit.Mark{}
 		l, err = audit.Open(dir, opts)
 	}
+	if err != nil && newKey != nil {
+		if derr := takeBackAuditKey(ctx, st, addedMark); derr != nil {
+			err = fmt.Errorf("%w (and taking back the new audit signing key failed: %w)", err, derr)
+		}
+	}
 	switch {
 	case errors.Is(err, audit.ErrCorrupt):
 		return nil, fmt.Errorf("--audit-dir %s: %w; keep it for investigation (keyward audit verify), move it aside, and start once with --audit-new-trail to begin a new trail", dir, err)
@@ -411,11 +419,7 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 		return nil, fmt.Errorf("--audit-dir: %w", err)
 	}
 	if newKey != nil {
-		_, err := storeAuditKey(ctx, st, root, newKey)
-		if err == nil {
-			err = writePublicKey(AuditPublicKeyFile(s.cfg.DataDir), newKey.Public())
-		}
-		if err != nil {
+		if err := writePublicKey(AuditPublicKeyFile(s.cfg.DataDir), newKey.Public()); err != nil {
 			l.Close()
 			return nil, err
 		}
@@ -787,34 +791,36 @@ func createAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper) 
 	if err != nil {
 		return nil, err
 	}
-	return storeAuditKey(ctx, st, root, priv)
+	signer, _, err := storeAuditKey(ctx, st, root, priv)
+	return signer, err
 }
 
 // storeAuditKey stores priv as the audit signing key, unless the store
 // holds one already (then that one is returned), with the first audit mark
-// if there is no mark yet.
-func storeAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper, priv ed25519.PrivateKey) (crypto.Signer, error) {
+// if there is no mark yet; addedMark reports whether it stored that mark.
+func storeAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper, priv ed25519.PrivateKey) (_ crypto.Signer, addedMark bool, err error) {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer clear(der)
 	wrapped, err := root.Wrap(der, auditKeyAAD)
 	if err != nil {
-		return nil, fmt.Errorf("wrap audit signing key: %w", err)
+		return nil, false, fmt.Errorf("wrap audit signing key: %w", err)
 	}
 	// The first audit mark, which names no log yet, goes in with the key:
 	// from then on a store without a mark had it removed (errMarkRemoved).
 	first, err := json.Marshal(auditMark{})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	firstMark, err := root.Wrap(first, auditMarkAAD)
 	if err != nil {
-		return nil, fmt.Errorf("wrap audit mark: %w", err)
+		return nil, false, fmt.Errorf("wrap audit mark: %w", err)
 	}
 	var existing []byte
 	err = st.Update(ctx, func(tx store.Tx) error {
+		addedMark = false // the transaction may run again
 		// Another process cannot race here (the store is locked), but be
 		// exact anyway: never replace a key that exists.
 		if b, err := tx.Get(auditKeyStoreName); err == nil {
@@ -831,15 +837,30 @@ func storeAuditKey(ctx context.Context, st store.Store, root keystore.Wrapper, p
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		addedMark = true
 		return tx.Put(auditMarkStoreName, firstMark)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store audit signing key: %w", err)
+		return nil, false, fmt.Errorf("store audit signing key: %w", err)
 	}
 	if existing != nil {
-		return loadAuditKey(ctx, st, root)
+		signer, err := loadAuditKey(ctx, st, root)
+		return signer, false, err
 	}
-	return priv, nil
+	return priv, addedMark, nil
+}
+
+// takeBackAuditKey undoes storeAuditKey for a start that was refused after
+// it: it deletes the key, and the first mark if storeAuditKey added one.
+func takeBackAuditKey(ctx context.Context, st store.Store, addedMark bool) error {
+	return st.Update(ctx, func(tx store.Tx) error {
+		if addedMark {
+			if err := tx.Delete(auditMarkStoreName); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(auditKeyStoreName)
+	})
 }
 
 // writePublicKey writes pub as a PEM "PUBLIC KEY" (PKIX) file, unless the

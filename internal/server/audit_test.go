@@ -130,3 +130,73 @@ func TestMarkSaverLogsAFailingStoreOnce(t *testing.T) {
 		t.Errorf("stored mark %s #%d, want log %s near record %d", got.LogID, got.Seq, want.LogID, want.Seq)
 	}
 }
+
+// A replacement signing key stored for --audit-new-trail and taken back
+// when the start is refused leaves the store's audit entries as they were,
+// whether or not it held a mark: storeAuditKey adds the first mark only
+// where there was none, and says so.
+func TestTakeBackAuditKey(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		mark []byte // the stored audit mark; nil for none
+	}{
+		{"mark kept", []byte("a wrapped mark (test)")},
+		{"no mark", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			root, _, err := keystore.OpenSoft(filepath.Join(dir, rootKeyFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := bolt.Open(filepath.Join(dir, storeFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			ctx := context.Background()
+			if tt.mark != nil {
+				if err := st.Update(ctx, func(tx store.Tx) error { return tx.Put(auditMarkStoreName, tt.mark) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			entries := func() (key, mark []byte) {
+				t.Helper()
+				err := st.View(ctx, func(tx store.Tx) error {
+					for name, dst := range map[string]*[]byte{auditKeyStoreName: &key, auditMarkStoreName: &mark} {
+						b, err := tx.Get(name)
+						if errors.Is(err, store.ErrNotFound) {
+							continue
+						} else if err != nil {
+							return err
+						}
+						*dst = bytes.Clone(b)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return key, mark
+			}
+
+			_, priv, _ := ed25519.GenerateKey(rand.Reader)
+			signer, added, err := storeAuditKey(ctx, st, root, priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !priv.Equal(signer) || added != (tt.mark == nil) {
+				t.Errorf("storeAuditKey: the new key returned %v, added a mark %v; want true, %v", priv.Equal(signer), added, tt.mark == nil)
+			}
+			if key, mark := entries(); key == nil || mark == nil {
+				t.Fatalf("after storeAuditKey: key stored %v, mark stored %v", key != nil, mark != nil)
+			}
+			if err := takeBackAuditKey(ctx, st, added); err != nil {
+				t.Fatal(err)
+			}
+			if key, mark := entries(); key != nil || !bytes.Equal(mark, tt.mark) {
+				t.Errorf("after takeBackAuditKey: key stored %v, mark %q; want none and %q", key != nil, mark, tt.mark)
+			}
+		})
+	}
+}
