@@ -36,6 +36,22 @@ func (f *failingStore) Update(ctx context.Context, fn func(store.Tx) error) erro
 	return f.Store.Update(ctx, fn)
 }
 
+// openRootAndStore opens a data directory's root key and store as the
+// server does, closing the store when the test ends.
+func openRootAndStore(t *testing.T, dir string) (*keystore.Soft, *bolt.DB) {
+	t.Helper()
+	root, _, err := keystore.OpenSoft(filepath.Join(dir, rootKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, storeFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return root, db
+}
+
 // lockedBuffer is a log destination the saver goroutine and the test share.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -59,15 +75,7 @@ func (w *lockedBuffer) String() string {
 // then saves is the trail's durable one.
 func TestMarkSaverLogsAFailingStoreOnce(t *testing.T) {
 	dir := t.TempDir()
-	root, _, err := keystore.OpenSoft(filepath.Join(dir, rootKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := bolt.Open(filepath.Join(dir, storeFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	root, db := openRootAndStore(t, dir)
 	st := &failingStore{Store: db}
 	_, signer, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -144,16 +152,7 @@ func TestTakeBackAuditKey(t *testing.T) {
 		{"no mark", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			root, _, err := keystore.OpenSoft(filepath.Join(dir, rootKeyFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := bolt.Open(filepath.Join(dir, storeFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			root, st := openRootAndStore(t, t.TempDir())
 			ctx := context.Background()
 			if tt.mark != nil {
 				if err := st.Update(ctx, func(tx store.Tx) error { return tx.Put(auditMarkStoreName, tt.mark) }); err != nil {
