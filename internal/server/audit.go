@@ -359,6 +359,9 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 	if errors.Is(err, errKeyRemoved) && s.cfg.AuditNewTrail {
 		if _, newKey, err = ed25519.GenerateKey(rand.Reader); err == nil {
 			signer, addedMark, err = storeAuditKey(ctx, st, root, newKey)
+			if err == nil && !newKey.Equal(signer) {
+				newKey = nil // the store held a key after all; it stays
+			}
 		}
 	}
 	if errors.Is(err, errKeyRemoved) {
