@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,11 +270,12 @@ func backwardLines(path string, fn func(line []byte) error) error {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	// The size from seeking, not fstat: reading the live file's ctime would
+	// make the writer's next fsync rewrite its inode (see removed).
+	pos, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return err
 	}
-	pos := st.Size()
 	buf := make([]byte, backwardChunk)
 	// Find the end of the data: skip the zero tail, chunk by chunk.
 	for pos > 0 {
