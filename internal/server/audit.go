@@ -350,18 +350,14 @@ func (v *sizeValue) Set(s string) error {
 func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wrapper) (*audit.Log, error) {
 	signer, err := loadAuditKey(ctx, st, root)
 	// With --audit-new-trail a removed key is replaced. The new key is
-	// stored before the trail opens, because Open may sign at once (the
-	// digest after a crash) and nothing may be signed by a key the store
-	// does not hold; if Open refuses, the key is taken back, so that a
-	// start still refused leaves the store as it was.
+	// stored just before the trail opens, because Open may sign at once
+	// (the digest after a crash) and nothing may be signed by a key the
+	// store does not hold; if Open refuses, the key is taken back, so that
+	// a start still refused leaves the store as it was.
 	var newKey ed25519.PrivateKey
-	var addedMark bool
 	if errors.Is(err, errKeyRemoved) && s.cfg.AuditNewTrail {
 		if _, newKey, err = ed25519.GenerateKey(rand.Reader); err == nil {
-			signer, addedMark, err = storeAuditKey(ctx, st, root, newKey)
-			if err == nil && !newKey.Equal(signer) {
-				newKey = nil // the store held a key after all; it stays
-			}
+			signer = newKey
 		}
 	}
 	if errors.Is(err, errKeyRemoved) {
@@ -400,6 +396,19 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 		Signer:            signer,
 		Durable:           durable,
 		InsecureSkipFsync: s.cfg.InsecureBenchmarkAuditNoFsync,
+	}
+	// The new key goes in only now, after the store was read: storing it
+	// may add the first audit mark, which must not hide a removed one.
+	var addedMark bool
+	if newKey != nil {
+		if opts.Signer, addedMark, err = storeAuditKey(ctx, st, root, newKey); err != nil {
+			return nil, err
+		} else if !newKey.Equal(opts.Signer) {
+			newKey = nil // the store held a key after all; it stays
+			if err := writePublicKey(AuditPublicKeyFile(s.cfg.DataDir), opts.Signer.Public()); err != nil {
+				return nil, err
+			}
+		}
 	}
 	l, err := audit.Open(dir, opts)
 	if errors.Is(err, audit.ErrOtherTrail) && s.cfg.AuditNewTrail {
