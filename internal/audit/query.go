@@ -93,7 +93,7 @@ func scanAfter(dir string, start, end time.Time, after uint64, fn func(seq uint6
 		if i+1 < len(logs) && (logs[i+1].firstSeq <= after+1 || !start.IsZero() && logs[i+1].created.Before(start)) {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, lf.name))
+		data, err := readLog(filepath.Join(dir, lf.name))
 		if errors.Is(err, os.ErrNotExist) {
 			continue // removed by retention since ReadDir
 		}
@@ -368,4 +368,27 @@ func listLogs(dir string) ([]logFile, error) {
 		}
 	}
 	return logs, nil
+}
+
+// readLog returns the contents of the log file at path as os.ReadFile would,
+// but takes the size by seeking rather than fstat: a reader of the live file
+// that asks for its ctime makes the writer's next fsync rewrite the inode
+// (see removed). Bytes appended after the seek are not read, as a read an
+// instant earlier would not have seen them.
+func readLog(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, size)
+	n, err := f.ReadAt(data, 0)
+	if err == io.EOF {
+		err = nil // cut since the seek: what is left is the file
+	}
+	return data[:n], err
 }

@@ -348,7 +348,7 @@ func (v *verifier) add(kind ProblemKind, line int, seq uint64, detail string) {
 }
 
 func (v *verifier) file(name string, isLast bool, listing *digestFile) error {
-	data, err := os.ReadFile(filepath.Join(v.dir, name))
+	data, err := readLog(filepath.Join(v.dir, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // removed since ReadDir: the chain reports any gap it leaves
 	}
