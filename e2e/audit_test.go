@@ -338,6 +338,16 @@ func TestLookupEvents(t *testing.T) {
 	wantErr(t, err, "InvalidMaxResultsException", "")
 	_, err = ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{NextToken: aws.String("bm9wZQ")})
 	wantErr(t, err, "InvalidNextTokenException", "")
+	now := time.Now()
+	_, err = ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{StartTime: aws.Time(now), EndTime: aws.Time(now.Add(-time.Hour))})
+	wantErr(t, err, "InvalidTimeRangeException", "")
+	_, err = ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{EventCategory: cttypes.EventCategory("management")})
+	wantErr(t, err, "InvalidEventCategoryException", "")
+	// Insights events are the only category there is, and Keyward makes
+	// none: an empty page, not the management events.
+	if out, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{EventCategory: cttypes.EventCategoryInsight}); err != nil || len(out.Events) != 0 || out.NextToken != nil {
+		t.Errorf("LookupEvents EventCategory=insight = %+v, %v; want no events", out, err)
+	}
 	// The rest of the CloudTrail API is known but not built.
 	_, err = ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
 	wantErr(t, err, "UnsupportedOperationException", "Operation DescribeTrails is not supported by this server")
