@@ -104,6 +104,6 @@
 // digest: someone able to write the directory can rewrite or cut records
 // written since, or delete the newest digests together with the files
 // after them. Options.Durable narrows that to the records since its mark,
-// for an Open that is given one, and so does VerifyMark. Copy digests elsewhere, as CloudTrail keeps them in S3, to
-// protect the tail.
+// for an Open that is given one, and so does VerifyMark. Copy digests
+// elsewhere, as CloudTrail keeps them in S3, to protect the tail.
 package audit
