@@ -486,12 +486,12 @@ func (s *Server) startSavers(l *audit.Log) {
 			defer t.Stop()
 			markTick = t.C
 		}
-		saved := l.Stats().Seq
+		saved := l.Durable().Seq
 		marked := saved
 		markFails := saveFailures{log: s.log, what: "the audit mark", retry: "every second"}
 		indexFails := saveFailures{log: s.log, what: "the GetKeyLastUsage index", retry: "at each interval"}
 		mark := func() {
-			if markTick == nil || l.Stats().Seq == marked {
+			if markTick == nil || l.Durable().Seq == marked {
 				return
 			}
 			seq, err := s.saveAuditMark(ctx, l)
@@ -509,7 +509,7 @@ func (s *Server) startSavers(l *audit.Log) {
 			case <-markTick:
 				mark()
 			case <-tick.C:
-				if l.Stats().Seq == saved {
+				if l.Durable().Seq == saved {
 					continue
 				}
 				seq, err := s.saveUsageSnapshot(l)
@@ -588,7 +588,7 @@ func getWrapped(ctx context.Context, st store.Store, root keystore.Wrapper, name
 // record it covers.
 func (s *Server) saveUsageSnapshot(l *audit.Log) (uint64, error) {
 	var seq uint64
-	snap, err := s.aud.usage.Snapshot(l.ID(), func() uint64 { seq = l.Stats().Seq; return seq })
+	snap, err := s.aud.usage.Snapshot(l.ID(), func() uint64 { seq = l.Durable().Seq; return seq })
 	if err != nil {
 		return 0, err
 	}
