@@ -1,4 +1,4 @@
-# Shared by measure.sh and cpusplit.sh; source it, don't run it.
+# Shared by measure.sh, cpusplit.sh, blkreqs.sh and cycle.sh; source it, don't run it.
 
 # start_server BIN PORT [server flags...] builds the load generator to
 # /tmp/loadgen, starts a fresh server on CPU 0 with GOMAXPROCS=1 on an empty
