@@ -958,3 +958,71 @@ func TestRemovedSigningKeyNewTrail(t *testing.T) {
 		t.Errorf("keyward audit verify with the new public key = %v:\n%s", err, out)
 	}
 }
+
+// TestPlantedDigestRefused: a digest planted in the audit directory by
+// someone without the signing key, whose floor would have the server
+// delete every record, makes the start fail and changes nothing; with
+// --audit-new-trail the server goes on, deletes nothing, and verify still
+// reports the planted digest.
+func TestPlantedDigestRefused(t *testing.T) {
+	dir := t.TempDir()
+	p, c := startSigned(t, dir)
+	key := must[*kms.CreateKeyOutput](t)(c.CreateKey(ctx, &kms.CreateKeyInput{})).KeyMetadata.KeyId
+	must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")}))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait()
+
+	// Copy the newest digest as the next one, with a floor past every
+	// record; its signature no longer matches.
+	auditDir := server.DefaultAuditDir(dir)
+	digests, _ := filepath.Glob(filepath.Join(auditDir, "digest-*.json"))
+	if len(digests) == 0 {
+		t.Fatal("no digest after a clean stop")
+	}
+	newest := digests[len(digests)-1]
+	var env struct {
+		Payload   map[string]any `json:"payload"`
+		Signature []byte         `json:"signature"`
+	}
+	b, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatal(err)
+	}
+	seq := env.Payload["digestSeq"].(float64) + 1
+	env.Payload["digestSeq"] = seq
+	env.Payload["floor"] = map[string]any{"seq": env.Payload["lastSeq"].(float64) + 1, "prevHash": env.Payload["lastHash"], "digestSeq": seq}
+	env.Payload["logFiles"] = []any{}
+	b, err = json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Base(newest)
+	planted := filepath.Join(auditDir, fmt.Sprintf("digest-%020d%s", int(seq), base[len("digest-")+20:]))
+	if err := os.WriteFile(planted, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs, _ := filepath.Glob(filepath.Join(auditDir, "audit-*.log"))
+
+	if out := refusedStart(t, dir); !strings.Contains(out, "does not verify") || !strings.Contains(out, filepath.Base(planted)) || !strings.Contains(out, "--audit-new-trail") {
+		t.Errorf("start with a planted digest:\n%s\nwant a refusal naming it", out)
+	}
+	p, c = startSigned(t, dir, "--audit-new-trail")
+	must[*kms.EncryptOutput](t)(c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("y")}))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait()
+	if !strings.Contains(p.log(), "does not verify with the audit signing key") {
+		t.Errorf("the start with --audit-new-trail did not warn about the digest:\n%s", p.log())
+	}
+	for _, f := range logs {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("log file %s: %v", filepath.Base(f), err)
+		}
+	}
+	out, err := exec.Command(binary(t), "audit", "verify", "--data-dir", dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), filepath.Base(planted)) {
+		t.Errorf("keyward audit verify = %v:\n%s\nwant the planted digest reported", err, out)
+	}
+}

@@ -62,9 +62,11 @@
 // a new file's directory entry is synced before any record in it is
 // acknowledged. A crash can therefore leave only an incomplete or
 // unverifiable run of records at the end of the last file, none of them
-// acknowledged. Open cuts that tail off, returns its offset, size and
-// SHA-256 through Log.Recovery, and signs it into a digest at once together
-// with the files the crash left unsigned.
+// acknowledged. Open returns that tail's offset, size and SHA-256 through
+// Log.Recovery, signs them into a digest at once together with the files
+// the crash left unsigned, and only then cuts the tail off; after a crash
+// between the two, the next Open finishes the cut if the bytes there are
+// the ones the digest describes.
 //
 // What a crash left unsigned is all Open has to go by, unless its owner
 // remembers elsewhere a record the log made durable (Options.Durable; the
@@ -97,6 +99,23 @@
 // digest and checks from there: the oldest digest must be the one named,
 // and the chain of records must start at the floor's seq with its
 // prevHash. A file deleted any other way is still reported missing.
+//
+// # Trusting digests
+//
+// Open acts on digests: it continues the chain from the newest one's head,
+// deletes what lies below its floor (a crash may have interrupted
+// retention), and skips the Options.Durable check for records a digest
+// signed. So it acts only on digests the signing key vouches for: the
+// newest must verify with Options.Signer's key, else Open fails with
+// ErrUnverified and changes nothing, and an older digest counts only if
+// the chain of digests from the newest reaches it by hash. A digest
+// planted by someone who can write the directory but has no key is left
+// for Verify to report. An owner who lost the key and goes on with a new
+// one says so with Options.NewKey: Open then takes the digests as they
+// are, but lowers their floor to the oldest file and digest present,
+// deletes nothing and cuts nothing on their word, checks the durable mark
+// against the log files themselves, and signs the head with the new key
+// at once.
 //
 // # Limits
 //

@@ -41,6 +41,10 @@ var (
 	// damaged in a way a crash cannot explain. Open then refuses to sign
 	// over it; run Verify and move the directory aside.
 	ErrCorrupt = errors.New("audit: log corrupt")
+	// ErrUnverified, which wraps ErrCorrupt, is returned by Open when the
+	// newest digest in the directory does not verify with Options.Signer's
+	// key: it was forged, or the key was replaced (see Options.NewKey).
+	ErrUnverified = fmt.Errorf("%w: digest does not verify with the signing key", ErrCorrupt)
 	// ErrNoSpace is wrapped by Err while the disk has no room for the
 	// space the log reserves ahead of its records (see prealloc.go).
 	// Append still takes records, into what is left of the reserve, so
@@ -72,7 +76,16 @@ type Options struct {
 	// and always at Close.
 	DigestInterval time.Duration
 	// Signer signs digests; required. Ed25519, ECDSA and RSA keys work.
+	// Open acts only on digests it can trust: the newest must verify with
+	// Signer's key (else ErrUnverified), and older ones count only if the
+	// newest links to them by hash.
 	Signer crypto.Signer
+	// NewKey says that Signer is new to the trail in the directory: its
+	// owner lost the key that signed the digests there and asks to go on
+	// with another. Open then takes every digest that parses as the
+	// trail's history, unverified, and signs the chain head with the new
+	// key at once, so that the next Open can verify again.
+	NewKey bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Durable, if set, names a record this log made durable, as its owner
@@ -148,6 +161,7 @@ type Log struct {
 	closeErr error
 	recovery *Recovery // set by Open; read-only afterwards
 	unsigned *Recovery // recovery no digest has recorded yet (writer-owned)
+	floor    floor     // where the retained log begins: the newest digest's floor, as Open took it
 
 	// Counters for Stats.
 	nRecords, nBytes, nBatches, nFsyncs atomic.Uint64
@@ -783,7 +797,7 @@ func (l *Log) writeDigest(reason string) error {
 	if err := l.writeFileAtomic(name, data); err != nil {
 		return fmt.Errorf("audit: write digest: %w", err)
 	}
-	l.last = pd
+	l.last, l.floor = pd, fl
 	l.digests = append(l.digests, digestRef{name: name, seq: d.DigestSeq, end: d.EndTime, hash: pd.hash, files: d.LogFiles})
 	for _, f := range l.pending {
 		for i := len(l.files) - 1; i >= 0; i-- {
@@ -829,10 +843,7 @@ func (l *Log) writeDigest(reason string) error {
 // it. The floor moves only past what this sweep deletes: a file that
 // vanished any other way stays missing in Verify's eyes.
 func (l *Log) planRetention(now time.Time) (files []fileRef, digests []digestRef, fl floor) {
-	fl = floor{Seq: 1}
-	if l.last != nil {
-		fl = l.last.Floor
-	}
+	fl = l.floor
 	if l.opts.Retention <= 0 {
 		return nil, nil, fl
 	}

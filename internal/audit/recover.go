@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,11 +18,6 @@ func (l *Log) load() error {
 	entries, err := os.ReadDir(l.dir)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
-	}
-	type named struct {
-		name    string
-		seq     uint64
-		created time.Time
 	}
 	var logs, digests []named // os.ReadDir sorts by name, which sorts by seq
 	var tmps []string
@@ -38,7 +34,7 @@ func (l *Log) load() error {
 		}
 	}
 
-	covered := make(map[string]*digestFile)
+	var parsed []namedDigest
 	for i, d := range digests {
 		data, err := os.ReadFile(filepath.Join(l.dir, d.name))
 		if err != nil {
@@ -51,6 +47,15 @@ func (l *Log) load() error {
 			}
 			continue // Verify reports it; it covers nothing here
 		}
+		parsed = append(parsed, namedDigest{d.name, p})
+	}
+	trusted, err := l.trustedDigests(parsed)
+	if err != nil {
+		return err
+	}
+	covered := make(map[string]*digestFile)
+	for _, d := range trusted {
+		p := d.p
 		l.digests = append(l.digests, digestRef{name: d.name, seq: p.DigestSeq, end: p.EndTime, hash: p.hash, files: p.LogFiles})
 		for j := range p.LogFiles {
 			covered[p.LogFiles[j].Name] = &p.LogFiles[j]
@@ -60,6 +65,13 @@ func (l *Log) load() error {
 	fl := floor{Seq: 1}
 	if l.last != nil {
 		l.logID, l.seq, l.prev, fl = l.last.LogID, l.last.LastSeq, l.last.LastHash, l.last.Floor
+		// Only Options.NewKey lets an unverified digest this far; even
+		// then, one whose floor lies beyond itself is not a digest this
+		// package wrote, and acting on it would delete the whole trail.
+		if fl.DigestSeq > l.last.DigestSeq || fl.Seq > l.seq+1 {
+			return fmt.Errorf("%w: newest digest %s: its floor (record %d, digest %d) lies beyond its own head (record %d, digest %d)",
+				ErrCorrupt, l.digests[len(l.digests)-1].name, fl.Seq, fl.DigestSeq, l.seq, l.last.DigestSeq)
+		}
 	} else if l.logID, err = readLogID(l.dir); err != nil {
 		return err
 	}
@@ -76,6 +88,22 @@ func (l *Log) load() error {
 	if err := l.checkDurableHash(); err != nil { // the mark is the newest digest's head
 		return err
 	}
+	if l.last != nil && l.last.Recovery != nil && !l.opts.NewKey {
+		if err := l.finishCut(covered); err != nil {
+			return err
+		}
+	}
+	if l.opts.NewKey && l.last != nil {
+		// No key this Log holds signed the floor: vouch for no more than
+		// is here, and delete nothing on its word.
+		fl = l.floorFound(fl, logs, covered)
+		// Nor does a signature stand for the records up to the head, so
+		// the durable mark is checked against them here.
+		if err := l.checkDurableIn(logs, fl); err != nil {
+			return err
+		}
+	}
+	l.floor = fl
 	for _, name := range tmps {
 		// A digest whose write was cut short; it was never renamed into
 		// place, so nothing refers to it.
@@ -111,13 +139,154 @@ func (l *Log) load() error {
 	if err := l.checkDurable(); err != nil {
 		return err
 	}
-	if len(l.pending) > 0 || l.unsigned != nil {
-		// Sign what the crash left unsigned before accepting new records.
+	if len(l.pending) > 0 || l.unsigned != nil || (l.opts.NewKey && l.last != nil) {
+		// Sign what the crash left unsigned, or a head that no key this
+		// Log holds has signed, before accepting new records.
 		if err := l.writeDigest("open"); err != nil {
 			return err
 		}
 	}
+	// A torn tail is cut only once the digest that records it is
+	// durable: cut first, and a failed digest would leave a clean file
+	// and no trace of what was removed.
+	if r := l.recovery; r != nil {
+		if err := cutFile(filepath.Join(l.dir, r.File), r.Offset); err != nil {
+			return fmt.Errorf("audit: recover %s: %w", r.File, err)
+		}
+	}
 	return nil
+}
+
+// floorFound lowers fl, the floor an unverified digest claims, to the
+// oldest log file and digest present, so that what lies between stays
+// and is checked: a floor set too high (planted) would have Open delete
+// records, and the next digest, signed with the new key, vouch for their
+// absence. A floor below what is present is kept: Verify reports what is
+// missing above it.
+func (l *Log) floorFound(fl floor, logs []named, covered map[string]*digestFile) floor {
+	for _, f := range logs {
+		if info := covered[f.name]; info != nil && f.seq < fl.Seq {
+			fl.Seq, fl.PrevHash = f.seq, info.FirstPrevHash
+		}
+		break // only the oldest file can lower it
+	}
+	if len(l.digests) > 0 && l.digests[0].seq < fl.DigestSeq {
+		fl.DigestSeq, fl.DigestHash = 0, nil // every digest from the first must be here
+		if d := l.digests[0]; d.seq > 1 {
+			h := d.hash
+			fl.DigestSeq, fl.DigestHash = d.seq, &h
+		}
+	}
+	return fl
+}
+
+// checkDurableIn fails with ErrCorrupt when the record Options.Durable
+// names lies before the chain head the newest digest states, and the log
+// files hold it with another hash, or not at all: with Options.NewKey no
+// signature vouches for those records, so the mark is all there is to
+// tell a rewritten or cut trail.
+func (l *Log) checkDurableIn(logs []named, fl floor) error {
+	m := l.opts.Durable
+	if m.LogID != l.logID || m.Seq >= l.seq || m.Seq < fl.Seq || m.Hash == ([32]byte{}) {
+		return nil // none, another log's, checked as the chain reaches it, or deleted by retention
+	}
+	var in *named
+	for i := range logs {
+		if logs[i].seq <= m.Seq {
+			in = &logs[i]
+		}
+	}
+	if in != nil {
+		data, err := readLog(filepath.Join(l.dir, in.name))
+		if err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("audit: %w", err)
+		}
+		for line := range bytes.Lines(trimZeros(data)) {
+			r, err := parseLine(bytes.TrimSuffix(line, []byte{'\n'}))
+			if err != nil || r.Seq != m.Seq {
+				continue
+			}
+			if r.Hash != m.Hash {
+				return fmt.Errorf("%w: record %d is not the record that was durable (its chain hash differs): records up to it were rewritten", ErrCorrupt, m.Seq)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: record %d was durable, but no log file holds it: records were removed", ErrCorrupt, m.Seq)
+}
+
+// finishCut completes a cut that the newest digest recorded but a crash
+// kept from happening: the file it names is still longer than the signed
+// offset. It cuts only if what lies beyond is exactly the torn tail the
+// digest describes (and preallocated zeros); anything else is left for
+// Verify to report.
+func (l *Log) finishCut(covered map[string]*digestFile) error {
+	r := l.last.Recovery
+	if f := covered[r.File]; f == nil || f.Size != r.Offset {
+		return nil
+	}
+	path := filepath.Join(l.dir, r.File)
+	data, err := readLog(path)
+	if err != nil || int64(len(data)) <= r.Offset {
+		return nil // gone, or already cut: Verify says which
+	}
+	if tail := trimZeros(data[r.Offset:]); int64(len(tail)) != r.Bytes || sha256Sum(tail).String() != r.SHA256 {
+		return nil
+	}
+	if err := cutFile(path, r.Offset); err != nil {
+		return fmt.Errorf("audit: recover %s: %w", r.File, err)
+	}
+	return nil
+}
+
+// named is a log or digest file, with what its name says.
+type named struct {
+	name    string
+	seq     uint64
+	created time.Time
+}
+
+type namedDigest struct {
+	name string
+	p    *parsedDigest
+}
+
+// trustedDigests returns the digests, of those parsed (oldest first), that
+// Open may act on. Open deletes what lies below the newest digest's floor,
+// continues its chain and skips the Durable check for the records it
+// signed, so a digest planted by someone who can write the directory but
+// has no signing key must not count: it could name a floor past every
+// record and have Open delete the whole trail, and the next real digest
+// vouch for that floor. So the newest digest must verify with the signing
+// key, and an older one counts only if the chain of digests from the
+// newest reaches it by hash (previousDigestHashValue): those the key
+// vouched for. Any other is left alone, for Verify to report.
+//
+// With Options.NewKey the key is new to the trail and can have signed
+// none of it; every digest that parses counts, as the owner asked.
+func (l *Log) trustedDigests(ds []namedDigest) ([]namedDigest, error) {
+	if len(ds) == 0 || l.opts.NewKey {
+		return ds, nil
+	}
+	newest := ds[len(ds)-1]
+	if err := verifySignature(l.opts.Signer.Public(), newest.p.payload, newest.p.sig); err != nil {
+		return nil, fmt.Errorf("%w: newest digest %s: %v: it was forged, or signed with another key", ErrUnverified, newest.name, err)
+	}
+	byHash := make(map[hexHash]int, len(ds))
+	for i, d := range ds[:len(ds)-1] {
+		byHash[d.p.hash] = i
+	}
+	chain := []namedDigest{newest}
+	for cur, below := newest.p, len(ds)-1; cur.PreviousDigestHash != nil; {
+		i, ok := byHash[*cur.PreviousDigestHash]
+		if !ok || i >= below {
+			break
+		}
+		chain = append(chain, ds[i])
+		cur, below = ds[i].p, i
+	}
+	slices.Reverse(chain)
+	return chain, nil
 }
 
 // readLogID returns the identity of a log that has no digest yet, as an
@@ -202,9 +371,7 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 		if err := l.checkDurable(); err != nil {
 			return fmt.Errorf("%w (%s line %d is bad)", err, name, line)
 		}
-		if err := l.truncate(name, data, off); err != nil {
-			return err
-		}
+		l.truncate(name, data, off)
 		break
 	}
 	if padded && off == len(data) {
@@ -223,8 +390,9 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 	return nil
 }
 
-// truncate cuts name at off and records what was removed.
-func (l *Log) truncate(name string, data []byte, off int) error {
+// truncate records the torn tail of name from off, for the "open" digest;
+// load cuts it once that digest is durable.
+func (l *Log) truncate(name string, data []byte, off int) {
 	tail := data[off:]
 	l.recovery = &Recovery{
 		File:    name,
@@ -235,10 +403,6 @@ func (l *Log) truncate(name string, data []byte, off int) error {
 		Time:    l.now().UTC(),
 	}
 	l.unsigned = l.recovery
-	if err := cutFile(filepath.Join(l.dir, name), int64(off)); err != nil {
-		return fmt.Errorf("audit: recover %s: %w", name, err)
-	}
-	return nil
 }
 
 // cutFile truncates the file at path to size, durably.

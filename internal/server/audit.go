@@ -230,7 +230,7 @@ func (c *Config) bindAuditFlags(fs *flag.FlagSet, getenv func(string) string) {
 	envFlag((*durationValue)(&c.AuditUsageSaveInterval), "audit-usage-save-interval", "KEYWARD_AUDIT_USAGE_SAVE_INTERVAL", "a duration such as 1m",
 		"save the GetKeyLastUsage index this often, bounding what a start after a crash re-reads; 0 is 1m")
 	fs.BoolVar(&c.AuditNewTrail, "audit-new-trail", false,
-		"start a new audit trail if the audit directory no longer holds the one this server wrote (after moving a damaged trail aside), or go on without an audit mark or signing key removed from the store; without it such a start is refused")
+		"start a new audit trail if the audit directory no longer holds the one this server wrote (after moving a damaged trail aside), or go on without an audit mark or signing key removed from the store, or with digests the signing key does not verify (deleting and cutting nothing on their word); without it such a start is refused")
 	fs.BoolVar(&c.InsecureBenchmarkAuditNoFsync, "insecure-benchmark-audit-no-fsync", false,
 		"BENCHMARKS ONLY: answer requests before their audit records are on disk, so a crash loses acknowledged records")
 }
@@ -410,11 +410,21 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 			}
 		}
 	}
+	// A key made just now has signed none of the trail: its digests are
+	// taken as they are (the owner asked, with --audit-new-trail), and the
+	// head is signed with the new key at once.
+	opts.NewKey = newKey != nil
 	l, err := audit.Open(dir, opts)
 	if errors.Is(err, audit.ErrOtherTrail) && s.cfg.AuditNewTrail {
 		s.log.Warn("audit: starting a new trail, as --audit-new-trail asks: the audit directory does not hold the trail this server wrote",
 			"dir", dir, "previous_log_id", durable.LogID, "previous_last_durable_record", durable.Seq)
 		opts.Durable = audit.Mark{}
+		l, err = audit.Open(dir, opts)
+	}
+	if errors.Is(err, audit.ErrUnverified) && s.cfg.AuditNewTrail && !opts.NewKey {
+		s.log.Warn("audit: going on with a trail whose newest digest does not verify with the audit signing key, as --audit-new-trail asks; its digests are taken as they are and the head is signed again now",
+			"dir", dir, "err", err)
+		opts.NewKey = true
 		l, err = audit.Open(dir, opts)
 	}
 	if err != nil && newKey != nil {
@@ -423,6 +433,8 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 		}
 	}
 	switch {
+	case errors.Is(err, audit.ErrUnverified):
+		return nil, fmt.Errorf("--audit-dir %s: %w; check it with keyward audit verify and %s: if the digest was planted, keep it for investigation and move it aside; if the signing key was replaced, start once with --audit-new-trail to go on with the new key", dir, err, AuditPublicKeyFile(s.cfg.DataDir))
 	case errors.Is(err, audit.ErrCorrupt):
 		return nil, fmt.Errorf("--audit-dir %s: %w; keep it for investigation (keyward audit verify), move it aside, and start once with --audit-new-trail to begin a new trail", dir, err)
 	case errors.Is(err, audit.ErrOtherTrail):

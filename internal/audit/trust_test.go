@@ -1,0 +1,440 @@
+package audit
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+var otherKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+
+// writeDigestFile writes d as a digest file in dir, signed by signer, or
+// with a made-up signature when signer is nil, and returns its path.
+func writeDigestFile(t testing.TB, dir, name string, d digest, signer crypto.Signer) string {
+	t.Helper()
+	payload, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := []byte("not a signature")
+	if signer != nil {
+		if sig, err = sign(signer, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := json.Marshal(digestEnvelope{Payload: payload, Signature: sig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, env, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// trailOf100 writes records 1-100 with a digest after record 50, and
+// returns the newest digest and the owner's mark of record 100.
+func trailOf100(t *testing.T, dir string, clk *clock) (*parsedDigest, Mark) {
+	l := openLog(t, dir, Options{Now: clk.Now})
+	appendN(t, l, 0, 50)
+	forceDigest(t, l)
+	appendN(t, l, 50, 50)
+	mark := l.Durable()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ds := readDigests(t, dir)
+	return ds[len(ds)-1], mark
+}
+
+// Someone who can write the directory but holds no signing key must not
+// make Open act on a digest: with a floor past every record, Open would
+// delete the whole trail, and the next real digest would vouch for that
+// floor. Open refuses any newest digest that does not verify with the
+// signing key, and changes nothing.
+func TestOpenRefusesUnverifiedDigest(t *testing.T) {
+	tests := []struct {
+		name string
+		// plant changes dir given its newest digest, and returns a way to
+		// undo the change.
+		plant func(t *testing.T, dir string, newest *parsedDigest, now time.Time) (undo func())
+	}{
+		{"planted, floor past every record", func(t *testing.T, dir string, newest *parsedDigest, now time.Time) func() {
+			d := newest.digest
+			d.DigestSeq++
+			d.LogFiles = []digestFile{}
+			d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq}
+			path := writeDigestFile(t, dir, digestName(d.DigestSeq, now), d, nil)
+			return func() { os.Remove(path) }
+		}},
+		{"planted, floor beyond itself", func(t *testing.T, dir string, newest *parsedDigest, now time.Time) func() {
+			d := newest.digest
+			d.DigestSeq++
+			d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq + 1}
+			path := writeDigestFile(t, dir, digestName(d.DigestSeq, now), d, nil)
+			return func() { os.Remove(path) }
+		}},
+		{"signed with another key", func(t *testing.T, dir string, newest *parsedDigest, now time.Time) func() {
+			d := newest.digest
+			d.DigestSeq++
+			d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash}
+			_, d.PublicKeyFingerprint, _ = keyInfo(otherKey.Public())
+			path := writeDigestFile(t, dir, digestName(d.DigestSeq, now), d, otherKey)
+			return func() { os.Remove(path) }
+		}},
+		{"newest digest's floor raised, signature kept", func(t *testing.T, dir string, newest *parsedDigest, now time.Time) func() {
+			names := listFiles(t, dir, digestPrefix)
+			path := filepath.Join(dir, names[len(names)-1])
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := newest.digest
+			d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash}
+			payload, _ := json.Marshal(d)
+			env, _ := json.Marshal(digestEnvelope{Payload: payload, Signature: newest.sig})
+			if err := os.WriteFile(path, env, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return func() { os.WriteFile(path, orig, 0o600) }
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := newClock()
+			newest, mark := trailOf100(t, dir, clk)
+			clk.Advance(time.Second)
+			undo := tt.plant(t, dir, newest, clk.Now())
+			before := dirState(t, dir)
+
+			_, err := Open(dir, Options{Signer: testKey, Now: clk.Now, Durable: mark})
+			if !errors.Is(err, ErrUnverified) || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open = %v, want ErrUnverified (and ErrCorrupt)", err)
+			}
+			if after := dirState(t, dir); after != before {
+				t.Errorf("Open changed the directory:\nbefore %s\nafter  %s", before, after)
+			}
+
+			// The trail itself was not harmed.
+			undo()
+			l := openLog(t, dir, Options{Now: clk.Now, Durable: mark})
+			appendN(t, l, 100, 1)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if rep := mustVerify(t, dir); rep.FirstSeq != 1 || rep.LastSeq != 101 {
+				t.Errorf("Verify checked records %d-%d, want 1-101", rep.FirstSeq, rep.LastSeq)
+			}
+		})
+	}
+}
+
+// An older digest that the newest does not reach by hash was not vouched
+// for by the key, and Open must not act on what it claims: here, that the
+// first log file was last written two hours ago, which would have
+// retention (one hour) delete records 1-50 at the next digest, and that
+// digest sign the deletion. Verify reports the planted digest.
+func TestOpenIgnoresUnlinkedDigest(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	newest, mark := trailOf100(t, dir, clk)
+	first := readDigests(t, dir)[0].LogFiles[0]
+	d := newest.digest
+	first.LastWrite = clk.Now().Add(-2 * time.Hour)
+	d.LogFiles = []digestFile{first}
+	// The newest's sequence number, a second earlier: it sorts just
+	// before the newest, after the digest that really lists the file.
+	planted := digestName(newest.DigestSeq, newest.EndTime.Add(-time.Second))
+	writeDigestFile(t, dir, planted, d, nil)
+	logs := listFiles(t, dir, logPrefix)
+
+	clk.Advance(time.Second)
+	l := openLog(t, dir, Options{Now: clk.Now, Durable: mark, Retention: time.Hour})
+	appendN(t, l, 100, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := listFiles(t, dir, logPrefix); !slices.Contains(got, first.Name) {
+		t.Fatalf("log files %v: %s was deleted (had %v)", got, first.Name, logs)
+	}
+	rep, err := Verify(dir, testKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FirstSeq != 1 || rep.LastSeq != 101 || !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
+		t.Errorf("Verify: records %d-%d, problems:\n%s\nwant records 1-101 and %s reported", rep.FirstSeq, rep.LastSeq, problems(rep), planted)
+	}
+}
+
+// Options.NewKey is how an owner who lost the signing key goes on with
+// another: the digests there are taken as they are, and the head is
+// signed with the new key at once, so that later Opens verify again.
+func TestOpenNewKey(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	_, mark := trailOf100(t, dir, clk)
+	before := dirState(t, dir)
+	if _, err := Open(dir, Options{Signer: otherKey, Now: clk.Now, Durable: mark}); !errors.Is(err, ErrUnverified) {
+		t.Fatalf("Open with another key = %v, want ErrUnverified", err)
+	}
+	if after := dirState(t, dir); after != before {
+		t.Fatal("a refused Open changed the directory")
+	}
+
+	clk.Advance(time.Second)
+	l := openLog(t, dir, Options{Signer: otherKey, NewKey: true, Now: clk.Now, Durable: mark})
+	crash(t, l) // no digest at Close: the one Open wrote must do
+	ds := readDigests(t, dir)
+	_, fp, _ := keyInfo(otherKey.Public())
+	if d := ds[len(ds)-1]; d.PublicKeyFingerprint != fp || d.Reason != "open" || d.LastSeq != 100 {
+		t.Fatalf("newest digest: key %s, reason %q, head %d; want the new key's, \"open\", 100", d.PublicKeyFingerprint, d.Reason, d.LastSeq)
+	}
+	clk.Advance(time.Second)
+	l = openLog(t, dir, Options{Signer: otherKey, Now: clk.Now, Durable: mark})
+	appendN(t, l, 100, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dir, otherKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.LastSeq != 101 || rep.Records != 101 {
+		t.Errorf("Verify with the new key: records %d-%d (%d), want 1-101", rep.FirstSeq, rep.LastSeq, rep.Records)
+	}
+	// What the old key alone signed cannot verify with the new one: its
+	// digests, and the files only they list.
+	for _, p := range rep.Problems {
+		if p.Kind != BadSignature && p.Kind != Unsigned {
+			t.Errorf("Verify with the new key: %v; want only the old key's digests and files reported", p)
+		}
+	}
+}
+
+// Even with NewKey, a digest whose floor lies beyond its own head is not
+// one this package wrote: acting on it would delete the trail (and once
+// made the writer panic).
+func TestOpenNewKeyRefusesFloorBeyondHead(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	newest, mark := trailOf100(t, dir, clk)
+	d := newest.digest
+	d.DigestSeq++
+	d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq + 1}
+	writeDigestFile(t, dir, digestName(d.DigestSeq, clk.Now().Add(time.Second)), d, otherKey)
+	before := dirState(t, dir)
+	_, err := Open(dir, Options{Signer: otherKey, NewKey: true, Now: clk.Now, Durable: mark})
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open = %v, want ErrCorrupt", err)
+	}
+	if after := dirState(t, dir); after != before {
+		t.Fatal("a refused Open changed the directory")
+	}
+}
+
+type failingSigner struct{ crypto.Signer }
+
+func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return nil, errors.New("signer unavailable")
+}
+
+// tornTrail leaves dir as a crash during a write of record 4 would, and
+// returns the live file's path and the torn bytes.
+func tornTrail(t *testing.T, dir string) (string, []byte) {
+	l := openLog(t, dir, Options{})
+	appendN(t, l, 0, 3)
+	crash(t, l)
+	logs := listFiles(t, dir, logPrefix)
+	path := filepath.Join(dir, logs[len(logs)-1])
+	tail := []byte(`{"seq":4,"prevHash":"00`)
+	appendBytes(t, path, tail)
+	return path, tail
+}
+
+// The torn tail is cut only after the digest recording the cut is
+// durable: if that digest cannot be written, the file keeps its tail and
+// the next Open finds and records it again.
+func TestRecoveryCutAfterItsDigest(t *testing.T) {
+	dir := t.TempDir()
+	path, tail := tornTrail(t, dir)
+	before := dirState(t, dir)
+	if _, err := Open(dir, Options{Signer: failingSigner{testKey}}); err == nil {
+		t.Fatal("Open with a failing signer succeeded")
+	}
+	if after := dirState(t, dir); after != before {
+		t.Fatal("Open changed the directory though it could not sign the cut")
+	}
+
+	l := openLog(t, dir, Options{})
+	rec := l.Recovery()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rec == nil || rec.Bytes != int64(len(tail)) {
+		t.Fatalf("Recovery() = %+v, want the %d-byte tail", rec, len(tail))
+	}
+	if !slices.ContainsFunc(readDigests(t, dir), func(d *parsedDigest) bool { return d.Recovery != nil && *d.Recovery == *rec }) {
+		t.Error("no digest records the cut")
+	}
+	if got := recordsEnd(t, path); got != rec.Offset {
+		t.Errorf("file ends at %d, want %d", got, rec.Offset)
+	}
+	mustVerify(t, dir)
+}
+
+// A crash after the digest that records a cut, before the cut: the next
+// Open finishes it, but only if the bytes beyond the signed offset are
+// the tail the digest describes.
+func TestRecoveryFinishesInterruptedCut(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		tail   func(tail []byte) []byte // what lies beyond the offset after the crash
+		cut    bool
+		report bool // Verify reports a problem afterwards
+	}{
+		{"the recorded tail", func(tail []byte) []byte { return tail }, true, false},
+		{"other bytes", func(tail []byte) []byte { return append(bytes.Clone(tail), "x"...) }, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path, tail := tornTrail(t, dir)
+			l := openLog(t, dir, Options{})
+			rec := l.Recovery()
+			crash(t, l) // the newest digest is Open's, with the recovery
+			appendBytes(t, path, tt.tail(tail))
+
+			l = openLog(t, dir, Options{})
+			if r := l.Recovery(); r != nil {
+				t.Errorf("second Open reports a new recovery %+v", r)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := recordsEnd(t, path); (got == rec.Offset) != tt.cut {
+				t.Errorf("file ends at %d; offset %d, want cut %v", got, rec.Offset, tt.cut)
+			}
+			rep, err := Verify(dir, testKey.Public())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK() == tt.report {
+				t.Errorf("Verify problems:\n%s\nwant some: %v", problems(rep), tt.report)
+			}
+		})
+	}
+}
+
+// With NewKey the floor an unverified digest claims is lowered to what
+// is there: a planted floor past every record deletes nothing, and the
+// new key's first digest vouches only for the records present.
+func TestOpenNewKeyKeepsWhatIsThere(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	newest, mark := trailOf100(t, dir, clk)
+	d := newest.digest
+	d.DigestSeq++
+	d.LogFiles = []digestFile{}
+	d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq}
+	planted := digestName(d.DigestSeq, clk.Now().Add(time.Second))
+	writeDigestFile(t, dir, planted, d, nil)
+	logs := listFiles(t, dir, logPrefix)
+	digests := listFiles(t, dir, digestPrefix)
+
+	clk.Advance(2 * time.Second)
+	l := openLog(t, dir, Options{NewKey: true, Now: clk.Now, Durable: mark})
+	appendN(t, l, 100, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(logs, digests...) {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	ds := readDigests(t, dir)
+	if fl := ds[len(ds)-1].Floor; fl.Seq != 1 || fl.DigestSeq != 0 {
+		t.Errorf("floor after the NewKey start: %+v, want record 1 and every digest", fl)
+	}
+	rep, err := Verify(dir, testKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FirstSeq != 1 || rep.LastSeq != 101 || !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
+		t.Errorf("Verify: records %d-%d, problems:\n%s\nwant records 1-101 and %s reported", rep.FirstSeq, rep.LastSeq, problems(rep), planted)
+	}
+}
+
+// With NewKey no signature vouches for the records up to the head, so
+// Open checks the owner's durable mark against the log files themselves.
+func TestOpenNewKeyChecksMark(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		mark func(t *testing.T, m Mark, dir string) Mark
+		ok   bool
+	}{
+		{"the record as it was", func(_ *testing.T, m Mark, _ string) Mark { return m }, true},
+		{"rewritten", func(_ *testing.T, m Mark, _ string) Mark { m.Hash[0] ^= 1; return m }, false},
+		{"its file removed", func(t *testing.T, m Mark, dir string) Mark {
+			os.Remove(filepath.Join(dir, listFiles(t, dir, logPrefix)[0]))
+			return m
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := newClock()
+			l := openLog(t, dir, Options{Now: clk.Now})
+			appendN(t, l, 0, 30)
+			mark := l.Durable() // record 30, in the first file
+			appendN(t, l, 30, 20)
+			forceDigest(t, l)
+			appendN(t, l, 50, 50)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			m := tt.mark(t, mark, dir)
+			_, err := Open(dir, Options{Signer: otherKey, NewKey: true, Now: clk.Now, Durable: m})
+			if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrCorrupt)) {
+				t.Fatalf("Open with NewKey and the mark of record %d = %v, want ok %v (or ErrCorrupt)", m.Seq, err, tt.ok)
+			}
+		})
+	}
+}
+
+// Nor does NewKey let an unverified digest have Open finish a "cut" it
+// describes: a planted digest could describe the last real record as a
+// torn tail.
+func TestOpenNewKeyCutsNothing(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	newest, mark := trailOf100(t, dir, clk)
+	last := newest.LogFiles[len(newest.LogFiles)-1]
+	path := filepath.Join(dir, last.Name)
+	lines := readLines(t, path)
+	tail := lines[len(lines)-1]
+	d := newest.digest
+	d.DigestSeq++
+	f := last
+	f.Size -= int64(len(tail))
+	d.LogFiles = []digestFile{f}
+	d.Recovery = &Recovery{File: last.Name, Offset: f.Size, Bytes: int64(len(tail)), SHA256: sha256Sum(tail).String()}
+	writeDigestFile(t, dir, digestName(d.DigestSeq, clk.Now().Add(time.Second)), d, nil)
+
+	clk.Advance(2 * time.Second)
+	l := openLog(t, dir, Options{NewKey: true, Now: clk.Now, Durable: mark})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := recordsEnd(t, path); got != last.Size {
+		t.Errorf("%s ends at %d, want %d: Open cut a record on an unverified digest's word", last.Name, got, last.Size)
+	}
+}
