@@ -635,7 +635,12 @@ func (l *Log) openSegment(now time.Time) error {
 	}
 	l.cur = &segment{f: f, name: name, created: now, sum: sha256.New()}
 	if !l.opts.InsecureSkipFsync {
-		l.cur.zf = newZeroFiller(f, &l.noSpace, &l.fillCap)
+		if l.cur.zf, err = newZeroFiller(f, &l.noSpace, &l.fillCap); err != nil {
+			f.Close()
+			os.Remove(filepath.Join(l.dir, name)) // empty: nothing in it was acknowledged
+			l.cur = nil
+			return err
+		}
 	}
 	l.files = append(l.files, fileRef{name: name, firstSeq: l.seq + 1})
 	return nil

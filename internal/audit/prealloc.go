@@ -38,8 +38,15 @@ var zeroChunk = make([]byte, fillChunk)
 // zeroFiller owns the write offset of a live log file. The writer appends
 // records through write; the filler goroutine writes zeros only beyond the
 // records, under the same lock, so it can never overwrite one.
+//
+// The filler writes and syncs through a descriptor of its own (own). Its
+// fdatasync flushes the records in the page cache too, and Linux reports
+// a writeback error once per open file description: through the writer's
+// descriptor, the filler's sync would take the error that the writer's
+// fsync must see, and records the disk lost would be acknowledged.
 type zeroFiller struct {
-	f      *os.File
+	f      *os.File // the writer's: records, and the cut at close
+	own    *os.File // the filler's: zeros and their syncs
 	mu     sync.Mutex
 	end    int64 // end of the records: where the next write goes
 	zeroed int64 // end of the zeros written so far (>= end)
@@ -55,12 +62,16 @@ type zeroFiller struct {
 	done chan struct{}
 }
 
-func newZeroFiller(f *os.File, noSpace *atomic.Pointer[error], limit *atomic.Int64) *zeroFiller {
-	z := &zeroFiller{f: f, noSpace: noSpace, limit: limit,
+func newZeroFiller(f *os.File, noSpace *atomic.Pointer[error], limit *atomic.Int64) (*zeroFiller, error) {
+	own, err := os.OpenFile(f.Name(), os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	z := &zeroFiller{f: f, own: own, noSpace: noSpace, limit: limit,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go z.run()
 	z.wake <- struct{}{}
-	return z
+	return z, nil
 }
 
 // write appends records at the end of the file and wakes the filler when
@@ -97,8 +108,10 @@ func (z *zeroFiller) run() {
 		}
 		if wrote {
 			// Make the blocks and the size durable now, so that the
-			// writer's fdatasyncs find no metadata to commit.
-			fdatasync(z.f)
+			// writer's fdatasyncs find no metadata to commit. An error
+			// here is the writer's to see too, through its own
+			// descriptor, at its next fsync.
+			fdatasync(z.own)
 		}
 		if err != nil {
 			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
@@ -126,7 +139,7 @@ func (z *zeroFiller) fill() (wrote bool, err error) {
 		if lim := z.limit.Load(); lim > 0 && z.zeroed+fillChunk > lim {
 			err = &os.PathError{Op: "write", Path: z.f.Name(), Err: syscall.ENOSPC}
 		} else {
-			_, err = z.f.WriteAt(zeroChunk, z.zeroed)
+			_, err = z.own.WriteAt(zeroChunk, z.zeroed)
 		}
 		if err != nil {
 			// e.g. a full disk: records still go into the zeros left,
@@ -153,6 +166,7 @@ func (z *zeroFiller) fill() (wrote bool, err error) {
 func (z *zeroFiller) close(sync bool) error {
 	close(z.stop)
 	<-z.done
+	z.own.Close()
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	if err := z.f.Truncate(z.end); err != nil {
@@ -175,4 +189,5 @@ func trimZeros(data []byte) []byte {
 func (z *zeroFiller) abandon() {
 	close(z.stop)
 	<-z.done
+	z.own.Close()
 }

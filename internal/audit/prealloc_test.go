@@ -2,6 +2,7 @@ package audit
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,5 +151,34 @@ func TestVerifyAfterCrashWithZeros(t *testing.T) {
 	rep := mustVerify(t, dir)
 	if rep.LastSeq != 4 || rep.TornTail != "" || len(rep.Problems) != 0 {
 		t.Errorf("Verify = %+v, want 4 records, no torn tail, no problems", rep)
+	}
+}
+
+// The filler writes and syncs the live file through an open file
+// description of its own: Linux reports a writeback error once per
+// description, and the filler's fdatasync, which flushes the records too,
+// must not take the error the writer's fsync has to see. Separate
+// descriptions have separate file offsets; a shared one (the same
+// *os.File, or a dup) would move both.
+func TestZeroFillerOwnDescription(t *testing.T) {
+	l := openLog(t, t.TempDir(), Options{})
+	defer l.Close()
+	appendN(t, l, 0, 1)
+	var own, recs int64
+	var err error
+	l.do(func() {
+		z := l.cur.zf
+		if _, err = z.own.Seek(4096, io.SeekStart); err == nil {
+			recs, err = z.f.Seek(0, io.SeekCurrent)
+		}
+		if err == nil {
+			own, err = z.own.Seek(0, io.SeekCurrent)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own != 4096 || recs == 4096 {
+		t.Errorf("after seeking the filler's descriptor to 4096: it is at %d, the writer's at %d; want separate offsets", own, recs)
 	}
 }
