@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -158,6 +159,7 @@ type Log struct {
 	broken   atomic.Pointer[error]
 	noSpace  atomic.Pointer[error] // set by the current file's zeroFiller
 	fillCap  atomic.Int64          // test hook: zeroFiller.limit
+	dirFail  atomic.Bool           // test hook: syncDir fails
 	closeErr error
 	recovery *Recovery // set by Open; read-only afterwards
 	unsigned *Recovery // recovery no digest has recorded yet (writer-owned)
@@ -682,6 +684,9 @@ func (l *Log) syncDir() error {
 	if l.opts.InsecureSkipFsync {
 		return nil
 	}
+	if l.dirFail.Load() {
+		return &os.PathError{Op: "fsync", Path: l.dir, Err: syscall.EIO}
+	}
 	d, err := os.Open(l.dir)
 	if err != nil {
 		return err
@@ -903,7 +908,14 @@ func (l *Log) writeFileAtomic(name string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	return l.syncDir()
+	if err := l.syncDir(); err != nil {
+		// The caller takes the write as failed, and a digest retried
+		// later would be a second file with the same sequence number
+		// next to this one.
+		os.Remove(filepath.Join(l.dir, name))
+		return err
+	}
+	return nil
 }
 
 // do runs f on the writer goroutine; for tests.

@@ -637,3 +637,33 @@ func dirState(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// A digest whose directory entry could not be synced counts as not
+// written, and goes: the retry must not leave two digests with the same
+// sequence number, which Verify would report as tampering.
+func TestDigestRetryAfterDirSyncError(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	l := openLog(t, dir, Options{Now: clk.Now})
+	appendN(t, l, 0, 3)
+	l.dirFail.Store(true)
+	var err error
+	l.do(func() { err = l.digestNow("test") })
+	if err == nil {
+		t.Fatal("digest with a failing directory sync succeeded")
+	}
+	l.dirFail.Store(false)
+	clk.Advance(time.Second) // the retry's file name differs
+	forceDigest(t, l)
+	appendN(t, l, 3, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seqs := map[uint64]int{}
+	for _, d := range readDigests(t, dir) {
+		if seqs[d.DigestSeq]++; seqs[d.DigestSeq] > 1 {
+			t.Errorf("two digests with sequence number %d: %v", d.DigestSeq, listFiles(t, dir, digestPrefix))
+		}
+	}
+	mustVerify(t, dir)
+}
