@@ -33,13 +33,14 @@ type Filter struct {
 }
 
 // querySlack bounds how long before being logged an event can carry its
-// eventTime: the time a request spends in the server. Query uses it to skip
-// files that cannot hold events in [Start, End].
+// eventTime (when the request completed): the wait for the writer, and a
+// slow background job's. Query uses it to skip files that cannot hold
+// events in [Start, End].
 const querySlack = 15 * time.Minute
 
 // Query calls fn with every event in dir that matches f, in the order the
 // log holds them, until fn returns false. That is commit order: eventTimes
-// of concurrent requests can be out of order by their processing time.
+// of concurrent requests can be out of order by their wait for the writer.
 //
 // Query reads without locking and may run while a Log appends; an
 // incomplete record at the end of the last file is skipped. It checks no

@@ -225,7 +225,11 @@ func parseAction(rawQuery string, body []byte) string {
 // record writes the audit record of the request whose response x holds,
 // then sends the response, or an internal error if the record could not be
 // made durable. It returns the status and error code actually sent.
-func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, status int, code string, start time.Time) (int, string) {
+func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, status int, code string) (int, string) {
+	// CloudTrail's eventTime is when the request was completed, not when
+	// it arrived: the record-contents reference says so, and it keeps the
+	// times in the trail, which is in completion order, nearly ordered.
+	completed := time.Now()
 	if x.status == 0 { // a door that wrote nothing
 		x.status = status
 	}
@@ -246,7 +250,7 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 	ok := status < 300
 
 	ev := audit.Event{
-		EventTime:       start,
+		EventTime:       completed,
 		EventSource:     source,
 		EventName:       name,
 		AWSRegion:       h.aud.region,
@@ -345,7 +349,7 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 	}
 	if track {
 		if err == nil {
-			h.aud.usage.note(name, start, ev.EventID, reqID, ev.Resources)
+			h.aud.usage.note(name, completed, ev.EventID, reqID, ev.Resources)
 		}
 		h.aud.usage.gate.RUnlock() // before the answer: a slow reader must not hold Snapshot up
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"io"
 	"errors"
 	"fmt"
 	"net/http"
@@ -450,5 +451,37 @@ func TestUsageIndexLoadMatchesQuery(t *testing.T) {
 	}
 	if !got.TrackingStart().Equal(start) || !reflect.DeepEqual(got.last, want.last) || len(got.last) != 3 {
 		t.Errorf("Load built start %v, %+v\nwant %v, %+v (3 keys)", got.TrackingStart(), got.last, start, want.last)
+	}
+}
+
+// sleepReader returns EOF after a pause: the end of a slowly sent body.
+type sleepReader struct {
+	d    time.Duration
+	done *time.Time
+}
+
+func (s sleepReader) Read([]byte) (int, error) {
+	time.Sleep(s.d)
+	*s.done = time.Now()
+	return 0, io.EOF
+}
+
+// CloudTrail's eventTime is "the date and time the request was
+// completed": a request whose body takes over a second to arrive is
+// recorded at its end, not at its start. (eventTime has whole seconds.)
+func TestAuditEventTimeIsCompletion(t *testing.T) {
+	a := newAuditHandler(t, true)
+	r := signedRequest(t, a.akid, a.secret, "TrentService.ListKeys", `{}`)
+	var bodyDone time.Time
+	r.Body = io.NopCloser(io.MultiReader(r.Body, sleepReader{1100 * time.Millisecond, &bodyDone}))
+	if rec := serve(a.h, r); rec.Code != 200 {
+		t.Fatalf("ListKeys = %d %s", rec.Code, rec.Body)
+	}
+	evs := a.events(t)
+	if len(evs) != 1 {
+		t.Fatalf("%d records, want 1", len(evs))
+	}
+	if got, min := evs[0].EventTime, bodyDone.Truncate(time.Second); got.Before(min) {
+		t.Errorf("eventTime %s, before the request's body had arrived (%s)", got.Format(time.RFC3339), bodyDone.Format(time.RFC3339Nano))
 	}
 }

@@ -89,7 +89,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, code = h.refuse(x.w, r, reqID, opName, err)
 	} else {
 		opName, status, code = h.serveLogged(x, r, reqID)
-		status, code = h.record(x, r, reqID, opName, status, code, start)
+		status, code = h.record(x, r, reqID, opName, status, code)
 	}
 	h.metrics.observe(cmp.Or(x.source, sourceKMS), eventName(opName), code, time.Since(start))
 	x.release()
