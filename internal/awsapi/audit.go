@@ -263,7 +263,7 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 	if r.TLS != nil {
 		ev.TLSDetails = &audit.TLSDetails{
 			TLSVersion:               tlsVersion(r.TLS.Version),
-			CipherSuite:              tls.CipherSuiteName(r.TLS.CipherSuite),
+			CipherSuite:              cipherSuiteName(r.TLS.CipherSuite),
 			ClientProvidedHostHeader: r.Host,
 		}
 	}
@@ -695,6 +695,44 @@ func tlsVersion(v uint16) string {
 		return "TLSv1.2"
 	}
 	return tls.VersionName(v)
+}
+
+// cipherSuiteName names a cipher suite as CloudTrail's tlsDetails do:
+// OpenSSL's names (ECDHE-RSA-AES128-GCM-SHA256) for TLS 1.2 suites, which
+// for TLS 1.3 suites are the IANA names Go uses too.
+func cipherSuiteName(id uint16) string {
+	if name, ok := opensslSuiteNames[id]; ok {
+		return name
+	}
+	return tls.CipherSuiteName(id)
+}
+
+// opensslSuiteNames covers every TLS 1.2 suite crypto/tls implements
+// (TestCipherSuiteNames checks both that and the names, against the
+// openssl command where it has the suite).
+var opensslSuiteNames = map[uint16]string{
+	tls.TLS_RSA_WITH_RC4_128_SHA:                      "RC4-SHA",
+	tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA:                 "DES-CBC3-SHA",
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA:                  "AES128-SHA",
+	tls.TLS_RSA_WITH_AES_256_CBC_SHA:                  "AES256-SHA",
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA256:               "AES128-SHA256",
+	tls.TLS_RSA_WITH_AES_128_GCM_SHA256:               "AES128-GCM-SHA256",
+	tls.TLS_RSA_WITH_AES_256_GCM_SHA384:               "AES256-GCM-SHA384",
+	tls.TLS_ECDHE_ECDSA_WITH_RC4_128_SHA:              "ECDHE-ECDSA-RC4-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:          "ECDHE-ECDSA-AES128-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:          "ECDHE-ECDSA-AES256-SHA",
+	tls.TLS_ECDHE_RSA_WITH_RC4_128_SHA:                "ECDHE-RSA-RC4-SHA",
+	tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA:           "ECDHE-RSA-DES-CBC3-SHA",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:            "ECDHE-RSA-AES128-SHA",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:            "ECDHE-RSA-AES256-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256:       "ECDHE-ECDSA-AES128-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256:         "ECDHE-RSA-AES128-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         "ECDHE-RSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       "ECDHE-ECDSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         "ECDHE-RSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       "ECDHE-ECDSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   "ECDHE-RSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
 }
 
 // member returns the raw value of the top-level member name of the JSON

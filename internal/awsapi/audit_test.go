@@ -5,13 +5,17 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/json"
-	"io"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"os/exec"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -483,5 +487,71 @@ func TestAuditEventTimeIsCompletion(t *testing.T) {
 	}
 	if got, min := evs[0].EventTime, bodyDone.Truncate(time.Second); got.Before(min) {
 		t.Errorf("eventTime %s, before the request's body had arrived (%s)", got.Format(time.RFC3339), bodyDone.Format(time.RFC3339Nano))
+	}
+}
+
+// TestCipherSuiteNames checks that every TLS 1.2 suite crypto/tls can
+// negotiate has an OpenSSL name, and the names against the openssl
+// command's own table where it has the suite.
+func TestCipherSuiteNames(t *testing.T) {
+	var openssl map[string]string // IANA name -> OpenSSL name
+	if path, err := exec.LookPath("openssl"); err != nil {
+		t.Log("openssl not found: names not cross-checked")
+	} else if out, err := exec.Command(path, "ciphers", "-stdname", "ALL:COMPLEMENTOFALL:@SECLEVEL=0").Output(); err != nil {
+		t.Logf("openssl ciphers: %v: names not cross-checked", err)
+	} else {
+		openssl = map[string]string{}
+		for line := range strings.Lines(string(out)) {
+			if f := strings.Fields(line); len(f) >= 3 && f[1] == "-" {
+				openssl[f[0]] = f[2]
+			}
+		}
+	}
+	checked := 0
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		got := cipherSuiteName(s.ID)
+		if slices.Contains(s.SupportedVersions, tls.VersionTLS12) && got == s.Name {
+			t.Errorf("%s: no OpenSSL name", s.Name)
+		}
+		if want, ok := openssl[s.Name]; ok {
+			checked++
+			if got != want {
+				t.Errorf("%s: named %q, openssl says %q", s.Name, got, want)
+			}
+		}
+	}
+	if openssl != nil && checked < 15 {
+		t.Errorf("only %d suites cross-checked with openssl", checked)
+	}
+	t.Logf("%d suites cross-checked with openssl", checked)
+}
+
+// TestAuditTLSDetails: a request over TLS 1.2 is recorded with the
+// version, the suite by its OpenSSL name, and the Host header as the
+// client sent it, as CloudTrail's tlsDetails show them.
+func TestAuditTLSDetails(t *testing.T) {
+	a := newAuditHandler(t, true)
+	srv := httptest.NewTLSServer(a.h)
+	defer srv.Close()
+	c := srv.Client()
+	tr := c.Transport.(*http.Transport)
+	tr.TLSClientConfig.MaxVersion = tls.VersionTLS12
+	tr.TLSClientConfig.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(`{}`))
+	req.Header.Set("X-Amz-Target", "TrentService.ListKeys")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Host = "kms.us-east-1.amazonaws.com"
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	evs := a.events(t)
+	if len(evs) != 1 || evs[0].TLSDetails == nil {
+		t.Fatalf("records %+v, want one with tlsDetails", evs)
+	}
+	want := audit.TLSDetails{TLSVersion: "TLSv1.2", CipherSuite: "ECDHE-RSA-AES128-GCM-SHA256", ClientProvidedHostHeader: "kms.us-east-1.amazonaws.com"}
+	if got := *evs[0].TLSDetails; got != want {
+		t.Errorf("tlsDetails = %+v, want %+v", got, want)
 	}
 }
