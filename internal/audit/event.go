@@ -48,7 +48,7 @@ type Event struct {
 	RequestID           string          `json:"requestID,omitempty"`
 	EventID             string          `json:"eventID"`
 	ReadOnly            bool            `json:"readOnly"`
-	Resources           []Resource      `json:"resources,omitempty"`
+	Resources           []Resource      `json:"resources,omitempty"` // nil: no field; empty: [] (GenerateRandom, as AWS logs it)
 	EventType           string          `json:"eventType"`
 	ManagementEvent     bool            `json:"managementEvent"`
 	RecipientAccountID  string          `json:"recipientAccountId,omitempty"`
@@ -180,7 +180,7 @@ func (e *Event) appendJSON(b []byte) ([]byte, error) {
 	b = appendField(b, "eventID", e.EventID)
 	b = append(b, `,"readOnly":`...)
 	b = strconv.AppendBool(b, e.ReadOnly)
-	if len(e.Resources) > 0 {
+	if e.Resources != nil {
 		b = append(b, `,"resources":[`...)
 		for i, r := range e.Resources {
 			if i > 0 {

@@ -312,6 +312,14 @@ func (h *Handler) record(x *exchange, r *http.Request, reqID, opName string, sta
 			}
 		}
 		ev.Resources = keyResources(x.resource[:0], ok, x.out, ev.RequestParameters, h.aud.region, ev.RecipientAccountID)
+		if len(ev.Resources) == 0 {
+			ev.Resources = nil // no resources field
+			if name == "GenerateRandom" {
+				// "Because this operation doesn't use an AWS KMS key,
+				// the resources field is empty": AWS logs it as [].
+				ev.Resources = []audit.Resource{}
+			}
+		}
 		if ok {
 			h.addFacts(&ev, name, x.result, body)
 		}

@@ -555,3 +555,29 @@ func TestAuditTLSDetails(t *testing.T) {
 		t.Errorf("tlsDetails = %+v, want %+v", got, want)
 	}
 }
+
+// GenerateRandom uses no key, and AWS logs its record with an empty
+// resources list ("resources": []); other records without a key have no
+// resources field.
+func TestAuditGenerateRandomResources(t *testing.T) {
+	a := newAuditHandler(t, true)
+	for _, op := range []string{"GenerateRandom", "ListKeys"} {
+		body := `{}`
+		if op == "GenerateRandom" {
+			body = `{"NumberOfBytes":16}`
+		}
+		if rec := serve(a.h, signedRequest(t, a.akid, a.secret, "TrentService."+op, body)); rec.Code != 200 {
+			t.Fatalf("%s = %d %s", op, rec.Code, rec.Body)
+		}
+	}
+	evs := a.events(t)
+	if len(evs) != 2 {
+		t.Fatalf("%d records, want 2", len(evs))
+	}
+	if r := evs[0].Resources; r == nil || len(r) != 0 {
+		t.Errorf("GenerateRandom record resources = %#v, want []", r)
+	}
+	if r := evs[1].Resources; r != nil {
+		t.Errorf("ListKeys record resources = %#v, want no field", r)
+	}
+}
