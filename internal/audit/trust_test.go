@@ -56,6 +56,19 @@ func trailOf100(t *testing.T, dir string, clk *clock) (*parsedDigest, Mark) {
 	return ds[len(ds)-1], mark
 }
 
+// wantPlantedReported checks that Verify finds records 1-101 in dir and
+// reports the digest planted there.
+func wantPlantedReported(t *testing.T, dir, planted string) {
+	t.Helper()
+	rep, err := Verify(dir, testKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FirstSeq != 1 || rep.LastSeq != 101 || !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
+		t.Errorf("Verify: records %d-%d, problems:\n%s\nwant records 1-101 and %s reported", rep.FirstSeq, rep.LastSeq, problems(rep), planted)
+	}
+}
+
 // Someone who can write the directory but holds no signing key must not
 // make Open act on a digest: with a floor past every record, Open would
 // delete the whole trail, and the next real digest would vouch for that
@@ -167,13 +180,7 @@ func TestOpenIgnoresUnlinkedDigest(t *testing.T) {
 	if got := listFiles(t, dir, logPrefix); !slices.Contains(got, first.Name) {
 		t.Fatalf("log files %v: %s was deleted (had %v)", got, first.Name, logs)
 	}
-	rep, err := Verify(dir, testKey.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.FirstSeq != 1 || rep.LastSeq != 101 || !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
-		t.Errorf("Verify: records %d-%d, problems:\n%s\nwant records 1-101 and %s reported", rep.FirstSeq, rep.LastSeq, problems(rep), planted)
-	}
+	wantPlantedReported(t, dir, planted)
 }
 
 // Options.NewKey is how an owner who lost the signing key goes on with
@@ -365,13 +372,7 @@ func TestOpenNewKeyKeepsWhatIsThere(t *testing.T) {
 	if fl := ds[len(ds)-1].Floor; fl.Seq != 1 || fl.DigestSeq != 0 {
 		t.Errorf("floor after the NewKey start: %+v, want record 1 and every digest", fl)
 	}
-	rep, err := Verify(dir, testKey.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.FirstSeq != 1 || rep.LastSeq != 101 || !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
-		t.Errorf("Verify: records %d-%d, problems:\n%s\nwant records 1-101 and %s reported", rep.FirstSeq, rep.LastSeq, problems(rep), planted)
-	}
+	wantPlantedReported(t, dir, planted)
 }
 
 // With NewKey no signature vouches for the records up to the head, so
