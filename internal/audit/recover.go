@@ -49,6 +49,23 @@ func (l *Log) load() error {
 		}
 		parsed = append(parsed, namedDigest{d.name, p})
 	}
+	// The log's identity, as the newest digest or the ID file states it.
+	if len(parsed) > 0 {
+		l.logID = parsed[len(parsed)-1].p.LogID
+	} else if l.logID, err = readLogID(l.dir); err != nil {
+		return err
+	}
+	// Before anything here changes: a directory that does not hold the
+	// owner's trail must neither pass for it nor have a new trail started
+	// in it. (That it holds another log is worth saying even before its
+	// digests are checked: nothing is done on their word here.)
+	if m := l.opts.Durable; m.LogID != "" && m.LogID != l.logID {
+		found := "holds no audit log"
+		if l.logID != "" {
+			found = "holds audit log " + l.logID
+		}
+		return otherTrail(l.dir, found, m)
+	}
 	trusted, err := l.trustedDigests(parsed)
 	if err != nil {
 		return err
@@ -63,8 +80,8 @@ func (l *Log) load() error {
 		l.last = p
 	}
 	fl := floor{Seq: 1}
-	if l.last != nil {
-		l.logID, l.seq, l.prev, fl = l.last.LogID, l.last.LastSeq, l.last.LastHash, l.last.Floor
+	if l.last != nil { // the newest digest parsed: l.logID is its
+		l.seq, l.prev, fl = l.last.LastSeq, l.last.LastHash, l.last.Floor
 		// Only Options.NewKey lets an unverified digest this far; even
 		// then, one whose floor lies beyond itself is not a digest this
 		// package wrote, and acting on it would delete the whole trail.
@@ -72,18 +89,6 @@ func (l *Log) load() error {
 			return fmt.Errorf("%w: newest digest %s: its floor (record %d, digest %d) lies beyond its own head (record %d, digest %d)",
 				ErrCorrupt, l.digests[len(l.digests)-1].name, fl.Seq, fl.DigestSeq, l.seq, l.last.DigestSeq)
 		}
-	} else if l.logID, err = readLogID(l.dir); err != nil {
-		return err
-	}
-	// Before anything here changes: a directory that does not hold the
-	// owner's trail must neither pass for it nor have a new trail started
-	// in it.
-	if m := l.opts.Durable; m.LogID != "" && m.LogID != l.logID {
-		found := "holds no audit log"
-		if l.logID != "" {
-			found = "holds audit log " + l.logID
-		}
-		return otherTrail(l.dir, found, m)
 	}
 	if err := l.checkDurableHash(); err != nil { // the mark is the newest digest's head
 		return err
@@ -150,7 +155,12 @@ func (l *Log) load() error {
 	// durable: cut first, and a failed digest would leave a clean file
 	// and no trace of what was removed.
 	if r := l.recovery; r != nil {
-		if err := cutFile(filepath.Join(l.dir, r.File), r.Offset); err != nil {
+		path := filepath.Join(l.dir, r.File)
+		err := cutFile(path, r.Offset)
+		if r.Offset == 0 && err == nil {
+			err = os.Remove(path) // nothing in it was acknowledged
+		}
+		if err != nil {
 			return fmt.Errorf("audit: recover %s: %w", r.File, err)
 		}
 	}
@@ -380,6 +390,9 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 		}
 	}
 	if off == 0 {
+		if l.recovery != nil {
+			return nil // the whole file is the torn tail: load removes it once the digest recording it is durable
+		}
 		return os.Remove(path)
 	}
 	info.Size = int64(off)

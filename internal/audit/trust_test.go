@@ -439,3 +439,50 @@ func TestOpenNewKeyCutsNothing(t *testing.T) {
 		t.Errorf("%s ends at %d, want %d: Open cut a record on an unverified digest's word", last.Name, got, last.Size)
 	}
 }
+
+// A torn record alone in a file (the crash came during the first write to
+// a new file) is recorded like any torn tail, and the file, which then
+// holds nothing acknowledged, goes once the digest is durable.
+func TestRecoveryTornFirstRecord(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	l := openLog(t, dir, Options{Now: clk.Now})
+	appendN(t, l, 0, 3)
+	if err := l.Close(); err != nil { // the file is closed and signed
+		t.Fatal(err)
+	}
+	torn := []byte(`{"seq":4,"prevHash":"00`)
+	path := filepath.Join(dir, logName(4, clk.Now()))
+	if err := os.WriteFile(path, append(bytes.Clone(torn), make([]byte, 4096)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, dir, Options{Now: clk.Now})
+	rec := l.Recovery()
+	appendN(t, l, 3, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rec == nil || rec.File != filepath.Base(path) || rec.Offset != 0 || rec.Bytes != int64(len(torn)) {
+		t.Fatalf("Recovery() = %+v, want the whole of %s", rec, filepath.Base(path))
+	}
+	if !slices.ContainsFunc(readDigests(t, dir), func(d *parsedDigest) bool { return d.Recovery != nil && *d.Recovery == *rec }) {
+		t.Error("no digest records the cut")
+	}
+	if rep := mustVerify(t, dir); rep.LastSeq != 4 {
+		t.Errorf("Verify: last record %d, want 4", rep.LastSeq)
+	}
+}
+
+// A directory holding another log is ErrOtherTrail, however its digests
+// are signed: that it is not the owner's trail is the finding to report.
+func TestOtherTrailBeforeUnverified(t *testing.T) {
+	mine, other := t.TempDir(), t.TempDir()
+	clk := newClock()
+	_, mark := trailOf100(t, mine, clk)
+	l := openLog(t, other, Options{Signer: otherKey, Now: clk.Now})
+	appendN(t, l, 0, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	openRefused(t, other, mark, ErrOtherTrail, "holds audit log")
+}
