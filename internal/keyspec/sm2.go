@@ -145,8 +145,41 @@ func verifySM2(pub *sm2PublicKey, in signInput, sig []byte) bool {
 	return sm2.VerifyASN1(pub.ecdsa(), e, sig)
 }
 
+// encryptSM2 encrypts with a fresh ephemeral scalar per call to gmsm, and
+// never lets gmsm pick a second one itself.
+//
+// Why: gmsm v0.44.1 computes the shared point as Q.ScalarMult(Q, k),
+// overwriting the public point Q, and when the key stream t for that k is
+// all zero (GB/T 32918.4 A5; for a 1-byte message one k in 256) it loops
+// to a new k with the overwritten Q: the ciphertext it returns then never
+// decrypts. Measured: 75 of 20,000 one-byte ciphertexts. (No fixed version
+// is served by the module proxy.) So gmsm gets a reader that yields one
+// scalar's worth of randomness and then fails; where gmsm would have
+// looped, the call fails, and the next call starts again from the
+// untouched public key.
 func encryptSM2(pub *sm2PublicKey, plaintext []byte) ([]byte, error) {
-	return sm2.EncryptASN1(rand.Reader, pub.ecdsa(), plaintext)
+	var err error
+	for range 64 {
+		var ct []byte
+		if ct, err = sm2.EncryptASN1(&oneScalar{}, pub.ecdsa(), plaintext); err == nil {
+			return ct, nil
+		}
+	}
+	return nil, err
+}
+
+// oneScalar reads 32 bytes from crypto/rand, one SM2 scalar's worth, and
+// then fails.
+type oneScalar struct{ n int }
+
+var errOneScalar = errors.New("keyspec: SM2 encryption needed a second ephemeral scalar")
+
+func (r *oneScalar) Read(p []byte) (int, error) {
+	if r.n+len(p) > 32 {
+		return 0, errOneScalar
+	}
+	r.n += len(p)
+	return rand.Read(p)
 }
 
 // decryptSM2 decrypts an ASN.1 SM2PKE ciphertext. Every failure is

@@ -424,3 +424,23 @@ func TestSM2DeriveSharedSecret(t *testing.T) {
 		t.Errorf("DeriveSharedSecret(SM2, ECDHE) = %v, want ErrInvalidAlgorithm", err)
 	}
 }
+
+// gmsm v0.44.1 returns a ciphertext that never decrypts whenever it has to
+// pick a second ephemeral scalar, which for a 1-byte message is one time
+// in 256 (see encryptSM2). 3,000 one-byte round trips all hit the first
+// scalar with probability (255/256)^3000, about 1e-5: the test all but
+// always sees the bug if it is back, and never fails without it.
+func TestSM2EncryptSecondScalar(t *testing.T) {
+	pub := testPrivate(t, SM2).Public().Bytes()
+	priv := testKey(t, SM2)
+	for i := range 3000 {
+		pt := []byte{byte(i)}
+		ct, err := Encrypt(SM2, pub, "SM2PKE", pt)
+		if err != nil {
+			t.Fatalf("Encrypt(SM2, 1 byte) = %v", err)
+		}
+		if got, err := Decrypt(SM2, priv, "SM2PKE", ct); err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("round trip %d: Decrypt(Encrypt(SM2, %x)) = %x, %v", i, pt, got, err)
+		}
+	}
+}
