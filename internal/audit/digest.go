@@ -45,6 +45,10 @@ type digest struct {
 	Floor    floor     `json:"floor"`
 	Deleted  []string  `json:"deletedFiles,omitempty"` // removed by retention right after this digest
 	Recovery *Recovery `json:"recovery,omitempty"`
+	// NewKey marks the first digest a key new to the trail signed
+	// (Options.NewKey): it links to the digests before it, but vouches for
+	// nothing they say.
+	NewKey bool `json:"newKey,omitempty"`
 
 	PublicKeyFingerprint string `json:"digestPublicKeyFingerprint"`
 	SignatureAlgorithm   string `json:"digestSignatureAlgorithm"`

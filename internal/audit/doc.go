@@ -104,18 +104,24 @@
 //
 // Open acts on digests: it continues the chain from the newest one's head,
 // deletes what lies below its floor (a crash may have interrupted
-// retention), and skips the Options.Durable check for records a digest
-// signed. So it acts only on digests the signing key vouches for: the
-// newest must verify with Options.Signer's key, else Open fails with
-// ErrUnverified and changes nothing, and an older digest counts only if
-// the chain of digests from the newest reaches it by hash. A digest
-// planted by someone who can write the directory but has no key is left
-// for Verify to report. An owner who lost the key and goes on with a new
-// one says so with Options.NewKey: Open then takes the digests as they
-// are, but lowers their floor to the oldest file and digest present,
-// deletes nothing and cuts nothing on their word, checks the durable mark
-// against the log files themselves, and signs the head with the new key
-// at once.
+// retention), skips the Options.Durable check for records a digest
+// signed, and retention goes by what digests say of each file. So Open
+// acts only on digests the signing key vouches for. The newest must
+// verify with Options.Signer's key (else ErrUnverified), sit under its own
+// sequence number, and belong to the log the LOG-ID file names (else
+// ErrCorrupt: a real digest copied or renamed to sort last); a refused
+// Open changes nothing. An older digest counts only if the chain of
+// digests from the newest reaches it by hash, within the same log. A
+// digest planted by someone who can write the directory but has no key is
+// left for Verify to report.
+//
+// An owner who lost the key and goes on with a new one says so with
+// Options.NewKey. Open then takes only the newest digest's head, lowers
+// its floor to the oldest file and digest present, deletes and cuts
+// nothing and lets retention take no file on the digests' word, checks
+// the durable mark against the log files themselves, and signs the head
+// with the new key at once, in a digest marked newKey: later Opens follow
+// the chain of digests back to it and no further.
 //
 // # Limits
 //

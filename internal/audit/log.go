@@ -83,9 +83,10 @@ type Options struct {
 	Signer crypto.Signer
 	// NewKey says that Signer is new to the trail in the directory: its
 	// owner lost the key that signed the digests there and asks to go on
-	// with another. Open then takes every digest that parses as the
-	// trail's history, unverified, and signs the chain head with the new
-	// key at once, so that the next Open can verify again.
+	// with another. Open then goes on from the newest digest's head,
+	// unverified, but acts on nothing else the digests say (see doc.go),
+	// and signs the head with the new key at once, so that the next Open
+	// can verify again.
 	NewKey bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -164,6 +165,9 @@ type Log struct {
 	recovery *Recovery // set by Open; read-only afterwards
 	unsigned *Recovery // recovery no digest has recorded yet (writer-owned)
 	floor    floor     // where the retained log begins: the newest digest's floor, as Open took it
+	// newKeyOpen: Options.NewKey, and no digest signed with the new key
+	// yet; the next digest says so (digest.NewKey).
+	newKeyOpen bool
 
 	// Counters for Stats.
 	nRecords, nBytes, nBatches, nFsyncs atomic.Uint64
@@ -775,6 +779,7 @@ func (l *Log) writeDigest(reason string) error {
 		LastHash:             l.prev,
 		Floor:                fl,
 		Recovery:             l.unsigned,
+		NewKey:               l.newKeyOpen,
 		PublicKeyFingerprint: l.fp,
 		SignatureAlgorithm:   l.alg,
 	}
@@ -819,6 +824,7 @@ func (l *Log) writeDigest(reason string) error {
 	}
 	l.pending = nil
 	l.unsigned = nil
+	l.newKeyOpen = false
 	l.nDigests.Add(1)
 
 	// The digest that records the deletions is durable; now delete.

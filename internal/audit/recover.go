@@ -47,13 +47,20 @@ func (l *Log) load() error {
 			}
 			continue // Verify reports it; it covers nothing here
 		}
-		parsed = append(parsed, namedDigest{d.name, p})
+		parsed = append(parsed, namedDigest{d.name, d.seq, p})
 	}
-	// The log's identity, as the newest digest or the ID file states it.
-	if len(parsed) > 0 {
-		l.logID = parsed[len(parsed)-1].p.LogID
-	} else if l.logID, err = readLogID(l.dir); err != nil {
+	// The log's identity, as the newest digest or the ID file states it;
+	// a newest digest of another log than the ID file names was copied in.
+	idFile, err := readLogID(l.dir)
+	if err != nil {
 		return err
+	}
+	l.logID = idFile
+	if len(parsed) > 0 {
+		newest := parsed[len(parsed)-1]
+		if l.logID = newest.p.LogID; idFile != "" && idFile != l.logID {
+			return fmt.Errorf("%w: newest digest %s is of audit log %s, but the directory's is %s: it was copied in", ErrCorrupt, newest.name, l.logID, idFile)
+		}
 	}
 	// Before anything here changes: a directory that does not hold the
 	// owner's trail must neither pass for it nor have a new trail started
@@ -70,15 +77,20 @@ func (l *Log) load() error {
 	if err != nil {
 		return err
 	}
+	// What the digests say of each file (its last write, for retention).
+	// With NewKey none of it is vouched for: those files are kept.
 	covered := make(map[string]*digestFile)
 	for _, d := range trusted {
 		p := d.p
 		l.digests = append(l.digests, digestRef{name: d.name, seq: p.DigestSeq, end: p.EndTime, hash: p.hash, files: p.LogFiles})
 		for j := range p.LogFiles {
-			covered[p.LogFiles[j].Name] = &p.LogFiles[j]
+			if !l.opts.NewKey {
+				covered[p.LogFiles[j].Name] = &p.LogFiles[j]
+			}
 		}
 		l.last = p
 	}
+	l.newKeyOpen = l.opts.NewKey && l.last != nil
 	fl := floor{Seq: 1}
 	if l.last != nil { // the newest digest parsed: l.logID is its
 		l.seq, l.prev, fl = l.last.LastSeq, l.last.LastHash, l.last.Floor
@@ -101,7 +113,7 @@ func (l *Log) load() error {
 	if l.opts.NewKey && l.last != nil {
 		// No key this Log holds signed the floor: vouch for no more than
 		// is here, and delete nothing on its word.
-		fl = l.floorFound(fl, logs, covered)
+		fl = l.floorFound(fl, logs, parsed)
 		// Nor does a signature stand for the records up to the head, so
 		// the durable mark is checked against them here.
 		if err := l.checkDurableIn(logs, fl); err != nil {
@@ -144,7 +156,7 @@ func (l *Log) load() error {
 	if err := l.checkDurable(); err != nil {
 		return err
 	}
-	if len(l.pending) > 0 || l.unsigned != nil || (l.opts.NewKey && l.last != nil) {
+	if len(l.pending) > 0 || l.unsigned != nil || l.newKeyOpen {
 		// Sign what the crash left unsigned, or a head that no key this
 		// Log holds has signed, before accepting new records.
 		if err := l.writeDigest("open"); err != nil {
@@ -172,19 +184,23 @@ func (l *Log) load() error {
 // and is checked: a floor set too high (planted) would have Open delete
 // records, and the next digest, signed with the new key, vouch for their
 // absence. A floor below what is present is kept: Verify reports what is
-// missing above it.
-func (l *Log) floorFound(fl floor, logs []named, covered map[string]*digestFile) floor {
-	for _, f := range logs {
-		if info := covered[f.name]; info != nil && f.seq < fl.Seq {
-			fl.Seq, fl.PrevHash = f.seq, info.FirstPrevHash
+// missing above it. The oldest file's first record, not a digest, says
+// where it starts.
+func (l *Log) floorFound(fl floor, logs []named, parsed []namedDigest) floor {
+	if len(logs) > 0 && logs[0].seq < fl.Seq {
+		data, err := readLog(filepath.Join(l.dir, logs[0].name))
+		if line, _, ok := bytes.Cut(data, []byte{'\n'}); err == nil && ok {
+			if r, err := parseLine(line); err == nil && r.Seq == logs[0].seq {
+				fl.Seq, fl.PrevHash = r.Seq, r.Prev
+			}
 		}
-		break // only the oldest file can lower it
 	}
-	if len(l.digests) > 0 && l.digests[0].seq < fl.DigestSeq {
+	if len(parsed) > 0 && parsed[0].p.DigestSeq < fl.DigestSeq {
+		oldest := parsed[0].p
 		fl.DigestSeq, fl.DigestHash = 0, nil // every digest from the first must be here
-		if d := l.digests[0]; d.seq > 1 {
-			h := d.hash
-			fl.DigestSeq, fl.DigestHash = d.seq, &h
+		if oldest.DigestSeq > 1 {
+			h := oldest.hash
+			fl.DigestSeq, fl.DigestHash = oldest.DigestSeq, &h
 		}
 	}
 	return fl
@@ -211,9 +227,15 @@ func (l *Log) checkDurableIn(logs []named, fl floor) error {
 		if err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("audit: %w", err)
 		}
-		for line := range bytes.Lines(trimZeros(data)) {
+		// The chain is recomputed from the file's first record on: a
+		// record rewritten with its old hash field kept is no match.
+		var prev [32]byte
+		for i, line := range slices.Collect(bytes.Lines(trimZeros(data))) {
 			r, err := parseLine(bytes.TrimSuffix(line, []byte{'\n'}))
-			if err != nil || r.Seq != m.Seq {
+			if err != nil || (i > 0 && r.Prev != prev) || recordHash(l.h, &r.Prev, r.Seq, r.Event) != r.Hash {
+				break
+			}
+			if prev = r.Hash; r.Seq != m.Seq {
 				continue
 			}
 			if r.Hash != m.Hash {
@@ -222,7 +244,7 @@ func (l *Log) checkDurableIn(logs []named, fl floor) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: record %d was durable, but no log file holds it: records were removed", ErrCorrupt, m.Seq)
+	return fmt.Errorf("%w: record %d was durable, but no log file holds it with an intact chain: records were removed or rewritten", ErrCorrupt, m.Seq)
 }
 
 // finishCut completes a cut that the newest digest recorded but a crash
@@ -258,27 +280,39 @@ type named struct {
 
 type namedDigest struct {
 	name string
+	seq  uint64 // from the name
 	p    *parsedDigest
 }
 
 // trustedDigests returns the digests, of those parsed (oldest first), that
 // Open may act on. Open deletes what lies below the newest digest's floor,
-// continues its chain and skips the Durable check for the records it
-// signed, so a digest planted by someone who can write the directory but
-// has no signing key must not count: it could name a floor past every
-// record and have Open delete the whole trail, and the next real digest
-// vouch for that floor. So the newest digest must verify with the signing
-// key, and an older one counts only if the chain of digests from the
-// newest reaches it by hash (previousDigestHashValue): those the key
-// vouched for. Any other is left alone, for Verify to report.
+// continues its chain, skips the Durable check for the records it signed,
+// and lets retention go by what digests say of each file, so a digest
+// planted by someone who can write the directory but has no signing key
+// must not count: it could name a floor past every record, or every file
+// as old, and have Open or retention delete the trail, and the next real
+// digest vouch for that. So the newest digest must verify with the signing
+// key and sit under its own name (a copy of an older or another trail's
+// digest, renamed to sort last, does not), and an older one counts only if
+// the chain of digests from the newest reaches it by hash
+// (previousDigestHashValue), under its own name, within the same log, and
+// not past a digest that a new key signed first (newKey: what came before
+// it no key vouched for). Any other is left alone, for Verify to report.
 //
 // With Options.NewKey the key is new to the trail and can have signed
-// none of it; every digest that parses counts, as the owner asked.
+// none of it: only the newest digest counts, for its head, and Open
+// vouches for nothing else it says.
 func (l *Log) trustedDigests(ds []namedDigest) ([]namedDigest, error) {
-	if len(ds) == 0 || l.opts.NewKey {
-		return ds, nil
+	if len(ds) == 0 {
+		return nil, nil
 	}
 	newest := ds[len(ds)-1]
+	if newest.seq != newest.p.DigestSeq {
+		return nil, fmt.Errorf("%w: digest file %s holds digest %d: it was copied or renamed", ErrCorrupt, newest.name, newest.p.DigestSeq)
+	}
+	if l.opts.NewKey {
+		return ds[len(ds)-1:], nil
+	}
 	if err := verifySignature(l.opts.Signer.Public(), newest.p.payload, newest.p.sig); err != nil {
 		return nil, fmt.Errorf("%w: newest digest %s: %v: it was forged, or signed with another key", ErrUnverified, newest.name, err)
 	}
@@ -287,9 +321,9 @@ func (l *Log) trustedDigests(ds []namedDigest) ([]namedDigest, error) {
 		byHash[d.p.hash] = i
 	}
 	chain := []namedDigest{newest}
-	for cur, below := newest.p, len(ds)-1; cur.PreviousDigestHash != nil; {
+	for cur, below := newest.p, len(ds)-1; cur.PreviousDigestHash != nil && !cur.NewKey; {
 		i, ok := byHash[*cur.PreviousDigestHash]
-		if !ok || i >= below {
+		if !ok || i >= below || ds[i].seq != ds[i].p.DigestSeq || ds[i].p.LogID != newest.p.LogID {
 			break
 		}
 		chain = append(chain, ds[i])

@@ -389,6 +389,13 @@ func TestOpenNewKeyChecksMark(t *testing.T) {
 			os.Remove(filepath.Join(dir, listFiles(t, dir, logPrefix)[0]))
 			return m
 		}, false},
+		{"an earlier record rewritten, hash fields kept", func(t *testing.T, m Mark, dir string) Mark {
+			path := filepath.Join(dir, listFiles(t, dir, logPrefix)[0])
+			lines := readLines(t, path)
+			lines[9] = bytes.Replace(lines[9], []byte("req-9"), []byte("req-X"), 1)
+			writeLines(t, path, lines)
+			return m
+		}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -485,4 +492,121 @@ func TestOtherTrailBeforeUnverified(t *testing.T) {
 		t.Fatal(err)
 	}
 	openRefused(t, other, mark, ErrOtherTrail, "holds audit log")
+}
+
+// Nothing an unverified digest says about files is acted on under
+// NewKey, nor later through the new key's digest, which links to it:
+// here a planted digest lists every file as written in 1970, which would
+// have retention (a day) delete them all.
+func TestNewKeyVouchesForNothingBefore(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	newest, mark := trailOf100(t, dir, clk)
+	var all []digestFile
+	for _, d := range readDigests(t, dir) {
+		for _, f := range d.LogFiles {
+			f.LastWrite = time.Unix(0, 0).UTC()
+			all = append(all, f)
+		}
+	}
+	d := newest.digest
+	d.DigestSeq++
+	d.LogFiles = all
+	planted := digestName(d.DigestSeq, clk.Now().Add(time.Second))
+	writeDigestFile(t, dir, planted, d, nil)
+	logs := listFiles(t, dir, logPrefix)
+
+	for _, opts := range []Options{
+		{NewKey: true, Durable: mark, Retention: 24 * time.Hour},
+		{Retention: 24 * time.Hour}, // a later Open, the newest digest now the new key's
+	} {
+		clk.Advance(2 * time.Second)
+		opts.Now = clk.Now
+		l := openLog(t, dir, opts)
+		appendN(t, l, 100, 1)
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range logs {
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				t.Fatalf("after an Open with NewKey %v: %v", opts.NewKey, err)
+			}
+		}
+	}
+	var flagged int
+	for _, d := range readDigests(t, dir) {
+		if d.NewKey {
+			flagged++
+		}
+	}
+	if flagged != 1 {
+		t.Errorf("%d digests say newKey, want 1 (the first the new key signed)", flagged)
+	}
+}
+
+// A real digest under another name is not the newest digest: copied from
+// earlier in this trail, or from another trail signed with the same key
+// (one moved aside, say), and named to sort last, it would have Open go
+// on from its stale head and act on its floor. Open refuses, changing
+// nothing.
+func TestOpenRefusesCopiedDigest(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// src returns the digest to copy in as digest number seq.
+		src func(t *testing.T, dir string, clk *clock, seq uint64) []byte
+	}{
+		{"an older digest of this trail", func(t *testing.T, dir string, _ *clock, _ uint64) []byte {
+			b, err := os.ReadFile(filepath.Join(dir, listFiles(t, dir, digestPrefix)[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}},
+		{"another trail's, same key, same number", func(t *testing.T, _ string, clk *clock, seq uint64) []byte {
+			// 200 records, and retention then moves its floor past
+			// them: past every record of the trail it is copied into.
+			other := t.TempDir()
+			c := newClock()
+			l := openLog(t, other, Options{Now: c.Now})
+			appendN(t, l, 0, 200)
+			forceDigest(t, l)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			c.Advance(48 * time.Hour)
+			l = openLog(t, other, Options{Now: c.Now, Retention: time.Hour})
+			appendN(t, l, 200, 1)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			ds := readDigests(t, other)
+			if d := ds[len(ds)-1]; d.DigestSeq != seq || d.Floor.Seq <= 100 {
+				t.Fatalf("the other trail's newest digest is number %d with floor %d; want %d, above 100", d.DigestSeq, d.Floor.Seq, seq)
+			}
+			names := listFiles(t, other, digestPrefix)
+			b, err := os.ReadFile(filepath.Join(other, names[len(names)-1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := newClock()
+			newest, _ := trailOf100(t, dir, clk)
+			path := filepath.Join(dir, digestName(newest.DigestSeq+1, clk.Now().Add(time.Second)))
+			if err := os.WriteFile(path, tt.src(t, dir, clk, newest.DigestSeq+1), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := dirState(t, dir)
+			// No durable mark: the digests are all Open has to go by.
+			if _, err := Open(dir, Options{Signer: testKey, Now: clk.Now}); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open = %v, want ErrCorrupt", err)
+			}
+			if after := dirState(t, dir); after != before {
+				t.Errorf("Open changed the directory:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
 }
