@@ -109,19 +109,21 @@
 // acts only on digests the signing key vouches for. The newest must
 // verify with Options.Signer's key (else ErrUnverified), sit under its own
 // sequence number, and belong to the log the LOG-ID file names (else
-// ErrCorrupt: a real digest copied or renamed to sort last); a refused
-// Open changes nothing. An older digest counts only if the chain of
-// digests from the newest reaches it by hash, within the same log. A
-// digest planted by someone who can write the directory but has no key is
-// left for Verify to report.
+// ErrCorrupt: a real digest copied or renamed to sort last). Every digest
+// from the oldest the newest's floor names on must be in the chain the
+// newest reaches by hash, within the same log (else ErrUnverified: one
+// was planted, or the newest came from another trail signed with the same
+// key). A refused Open changes nothing.
 //
 // An owner who lost the key and goes on with a new one says so with
 // Options.NewKey. Open then takes only the newest digest's head, lowers
-// its floor to the oldest file and digest present, deletes and cuts
-// nothing and lets retention take no file on the digests' word, checks
+// its floor to the oldest file and digest present (to the start of the
+// log if the oldest file cannot be read), deletes and cuts nothing, checks
 // the durable mark against the log files themselves, and signs the head
 // with the new key at once, in a digest marked newKey: later Opens follow
-// the chain of digests back to it and no further.
+// the chain of digests back to it and no further. The files from before
+// it count, for retention, as last written when the new key took them
+// over; the digests from before it are kept.
 //
 // # Limits
 //

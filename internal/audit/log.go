@@ -43,9 +43,10 @@ var (
 	// over it; run Verify and move the directory aside.
 	ErrCorrupt = errors.New("audit: log corrupt")
 	// ErrUnverified, which wraps ErrCorrupt, is returned by Open when the
-	// newest digest in the directory does not verify with Options.Signer's
-	// key: it was forged, or the key was replaced (see Options.NewKey).
-	ErrUnverified = fmt.Errorf("%w: digest does not verify with the signing key", ErrCorrupt)
+	// directory holds a digest Options.Signer's key does not vouch for: a
+	// newest digest that does not verify with it (forged, or the key was
+	// replaced: see Options.NewKey), or one the newest does not link to.
+	ErrUnverified = fmt.Errorf("%w: a digest the signing key does not vouch for", ErrCorrupt)
 	// ErrNoSpace is wrapped by Err while the disk has no room for the
 	// space the log reserves ahead of its records (see prealloc.go).
 	// Append still takes records, into what is left of the reserve, so

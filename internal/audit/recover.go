@@ -132,18 +132,36 @@ func (l *Log) load() error {
 		}
 	}
 	// Files and digests below the floor were recorded as deleted by a
-	// signed digest; a crash interrupted their removal.
-	for len(l.digests) > 0 && l.digests[0].seq < fl.DigestSeq {
+	// signed digest; a crash interrupted their removal. (With NewKey no
+	// key signed the floor, and floorFound put it below all there is; in
+	// case it could not, nothing is deleted on its word either way.)
+	for !l.opts.NewKey && len(l.digests) > 0 && l.digests[0].seq < fl.DigestSeq {
 		os.Remove(filepath.Join(l.dir, l.digests[0].name))
 		l.digests = l.digests[1:]
+	}
+	// Files from before a new key (which no trusted digest lists) count
+	// as last written when the new key took them over, so that retention
+	// goes on, a whole Retention later.
+	var adopted time.Time
+	switch {
+	case l.opts.NewKey:
+		adopted = l.now()
+	case len(trusted) > 0 && trusted[0].p.NewKey:
+		adopted = trusted[0].p.EndTime
 	}
 	var unsigned []named
 	for _, f := range logs {
 		switch {
 		case f.seq < fl.Seq:
-			os.Remove(filepath.Join(l.dir, f.name))
+			if !l.opts.NewKey {
+				os.Remove(filepath.Join(l.dir, f.name))
+			}
 		case f.seq <= l.seq:
-			l.files = append(l.files, fileRef{name: f.name, firstSeq: f.seq, info: covered[f.name]})
+			info := covered[f.name]
+			if info == nil && !adopted.IsZero() {
+				info = l.adoptedInfo(f, adopted)
+			}
+			l.files = append(l.files, fileRef{name: f.name, firstSeq: f.seq, info: info})
 		default:
 			unsigned = append(unsigned, f)
 		}
@@ -188,12 +206,16 @@ func (l *Log) load() error {
 // where it starts.
 func (l *Log) floorFound(fl floor, logs []named, parsed []namedDigest) floor {
 	if len(logs) > 0 && logs[0].seq < fl.Seq {
+		// If that record cannot be read, the floor goes to the start of
+		// the log: Verify then reports whatever is missing or damaged.
+		lowest := floor{Seq: 1}
 		data, err := readLog(filepath.Join(l.dir, logs[0].name))
 		if line, _, ok := bytes.Cut(data, []byte{'\n'}); err == nil && ok {
 			if r, err := parseLine(line); err == nil && r.Seq == logs[0].seq {
-				fl.Seq, fl.PrevHash = r.Seq, r.Prev
+				lowest = floor{Seq: r.Seq, PrevHash: r.Prev}
 			}
 		}
+		fl.Seq, fl.PrevHash = lowest.Seq, lowest.PrevHash
 	}
 	if len(parsed) > 0 && parsed[0].p.DigestSeq < fl.DigestSeq {
 		oldest := parsed[0].p
@@ -204,6 +226,39 @@ func (l *Log) floorFound(fl floor, logs []named, parsed []namedDigest) floor {
 		}
 	}
 	return fl
+}
+
+// adoptedInfo describes log file f from its own records, as last written
+// at: for a file that only digests signed by an earlier key list
+// (Options.NewKey), so that retention can delete it once at is older than
+// Retention, and never sooner on an unverified digest's word. nil if its
+// chain does not hold; retention then stops there.
+func (l *Log) adoptedInfo(f named, at time.Time) *digestFile {
+	data, err := readLog(filepath.Join(l.dir, f.name))
+	if err != nil {
+		return nil
+	}
+	data = trimZeros(data)
+	info := digestFile{Name: f.name, Size: int64(len(data)), Hash: sha256.Sum256(data), FirstSeq: f.seq, Created: f.created.UTC(), LastWrite: at.UTC()}
+	for line := range bytes.Lines(data) {
+		r, err := parseLine(bytes.TrimSuffix(line, []byte{'\n'}))
+		if err != nil || recordHash(l.h, &r.Prev, r.Seq, r.Event) != r.Hash {
+			return nil
+		}
+		if info.LastSeq == 0 {
+			if r.Seq != f.seq {
+				return nil
+			}
+			info.FirstPrevHash = r.Prev
+		} else if r.Seq != info.LastSeq+1 || r.Prev != info.LastHash {
+			return nil
+		}
+		info.LastSeq, info.LastHash = r.Seq, r.Hash
+	}
+	if info.LastSeq == 0 {
+		return nil
+	}
+	return &info
 }
 
 // checkDurableIn fails with ErrCorrupt when the record Options.Durable
@@ -321,15 +376,31 @@ func (l *Log) trustedDigests(ds []namedDigest) ([]namedDigest, error) {
 		byHash[d.p.hash] = i
 	}
 	chain := []namedDigest{newest}
+	inChain := map[int]bool{len(ds) - 1: true}
 	for cur, below := newest.p, len(ds)-1; cur.PreviousDigestHash != nil && !cur.NewKey; {
 		i, ok := byHash[*cur.PreviousDigestHash]
 		if !ok || i >= below || ds[i].seq != ds[i].p.DigestSeq || ds[i].p.LogID != newest.p.LogID {
 			break
 		}
 		chain = append(chain, ds[i])
+		inChain[i] = true
 		cur, below = ds[i].p, i
 	}
 	slices.Reverse(chain)
+	// Every digest from the oldest the floor says must be here (or from a
+	// new key's first) is in that chain, in a trail this package wrote:
+	// one that is not was planted, or the newest is a copy from elsewhere
+	// (a moved-aside trail signed with the same key) that does not know
+	// this trail's digests.
+	from := newest.p.Floor.DigestSeq
+	if chain[0].p.NewKey {
+		from = max(from, chain[0].p.DigestSeq)
+	}
+	for i, d := range ds {
+		if d.p.DigestSeq >= from && !inChain[i] {
+			return nil, fmt.Errorf("%w: digest %s is not in the chain of the newest digest, %s: one of them was planted or copied in", ErrUnverified, d.name, newest.name)
+		}
+	}
 	return chain, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,6 +68,21 @@ func wantPlantedReported(t *testing.T, dir, planted string) {
 	if rep.FirstSeq != 1 || rep.LastSeq != 101 || !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
 		t.Errorf("Verify: records %d-%d, problems:\n%s\nwant records 1-101 and %s reported", rep.FirstSeq, rep.LastSeq, problems(rep), planted)
 	}
+}
+
+// plantFloorPastHead writes trailOf100 in dir and plants after its newest
+// digest an unsigned one whose floor lies past every record; it returns
+// the planted digest's name and the owner's mark.
+func plantFloorPastHead(t *testing.T, dir string, clk *clock) (string, Mark) {
+	t.Helper()
+	newest, mark := trailOf100(t, dir, clk)
+	d := newest.digest
+	d.DigestSeq++
+	d.LogFiles = []digestFile{}
+	d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq}
+	planted := digestName(d.DigestSeq, clk.Now().Add(time.Second))
+	writeDigestFile(t, dir, planted, d, nil)
+	return planted, mark
 }
 
 // Someone who can write the directory but holds no signing key must not
@@ -153,11 +169,12 @@ func TestOpenRefusesUnverifiedDigest(t *testing.T) {
 }
 
 // An older digest that the newest does not reach by hash was not vouched
-// for by the key, and Open must not act on what it claims: here, that the
-// first log file was last written two hours ago, which would have
-// retention (one hour) delete records 1-50 at the next digest, and that
-// digest sign the deletion. Verify reports the planted digest.
-func TestOpenIgnoresUnlinkedDigest(t *testing.T) {
+// for by the key. Acting on what it claims (here, that the first log file
+// was last written two hours ago, which with one hour's retention would
+// have the next digest delete records 1-50 and sign the deletion) would
+// be wrong, and in a trail this package wrote every digest from the
+// floor's on is in the newest's chain: Open refuses, changing nothing.
+func TestOpenRefusesUnlinkedDigest(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
 	newest, mark := trailOf100(t, dir, clk)
@@ -169,18 +186,26 @@ func TestOpenIgnoresUnlinkedDigest(t *testing.T) {
 	// before the newest, after the digest that really lists the file.
 	planted := digestName(newest.DigestSeq, newest.EndTime.Add(-time.Second))
 	writeDigestFile(t, dir, planted, d, nil)
-	logs := listFiles(t, dir, logPrefix)
+	before := dirState(t, dir)
 
 	clk.Advance(time.Second)
+	_, err := Open(dir, Options{Signer: testKey, Now: clk.Now, Durable: mark, Retention: time.Hour})
+	if !errors.Is(err, ErrUnverified) || !strings.Contains(err.Error(), planted) {
+		t.Fatalf("Open = %v, want ErrUnverified naming %s", err, planted)
+	}
+	if after := dirState(t, dir); after != before {
+		t.Errorf("Open changed the directory:\nbefore %s\nafter  %s", before, after)
+	}
+	os.Remove(filepath.Join(dir, planted))
 	l := openLog(t, dir, Options{Now: clk.Now, Durable: mark, Retention: time.Hour})
 	appendN(t, l, 100, 1)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if got := listFiles(t, dir, logPrefix); !slices.Contains(got, first.Name) {
-		t.Fatalf("log files %v: %s was deleted (had %v)", got, first.Name, logs)
+		t.Fatalf("log files %v: %s was deleted", got, first.Name)
 	}
-	wantPlantedReported(t, dir, planted)
+	mustVerify(t, dir)
 }
 
 // Options.NewKey is how an owner who lost the signing key goes on with
@@ -347,13 +372,7 @@ func TestRecoveryFinishesInterruptedCut(t *testing.T) {
 func TestOpenNewKeyKeepsWhatIsThere(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	newest, mark := trailOf100(t, dir, clk)
-	d := newest.digest
-	d.DigestSeq++
-	d.LogFiles = []digestFile{}
-	d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq}
-	planted := digestName(d.DigestSeq, clk.Now().Add(time.Second))
-	writeDigestFile(t, dir, planted, d, nil)
+	planted, mark := plantFloorPastHead(t, dir, clk)
 	logs := listFiles(t, dir, logPrefix)
 	digests := listFiles(t, dir, digestPrefix)
 
@@ -553,43 +572,12 @@ func TestOpenRefusesCopiedDigest(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		// src returns the digest to copy in as digest number seq.
-		src func(t *testing.T, dir string, clk *clock, seq uint64) []byte
+		src      func(t *testing.T, dir string, clk *clock, seq uint64) []byte
+		removeID bool // and the LOG-ID file goes, so that only the chain tells
 	}{
-		{"an older digest of this trail", func(t *testing.T, dir string, _ *clock, _ uint64) []byte {
-			b, err := os.ReadFile(filepath.Join(dir, listFiles(t, dir, digestPrefix)[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}},
-		{"another trail's, same key, same number", func(t *testing.T, _ string, clk *clock, seq uint64) []byte {
-			// 200 records, and retention then moves its floor past
-			// them: past every record of the trail it is copied into.
-			other := t.TempDir()
-			c := newClock()
-			l := openLog(t, other, Options{Now: c.Now})
-			appendN(t, l, 0, 200)
-			forceDigest(t, l)
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
-			c.Advance(48 * time.Hour)
-			l = openLog(t, other, Options{Now: c.Now, Retention: time.Hour})
-			appendN(t, l, 200, 1)
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
-			ds := readDigests(t, other)
-			if d := ds[len(ds)-1]; d.DigestSeq != seq || d.Floor.Seq <= 100 {
-				t.Fatalf("the other trail's newest digest is number %d with floor %d; want %d, above 100", d.DigestSeq, d.Floor.Seq, seq)
-			}
-			names := listFiles(t, other, digestPrefix)
-			b, err := os.ReadFile(filepath.Join(other, names[len(names)-1]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}},
+		{"an older digest of this trail", olderDigest, false},
+		{"another trail's, same key, same number", otherTrailDigest, false},
+		{"another trail's, same key, same number, LOG-ID removed", otherTrailDigest, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -598,6 +586,9 @@ func TestOpenRefusesCopiedDigest(t *testing.T) {
 			path := filepath.Join(dir, digestName(newest.DigestSeq+1, clk.Now().Add(time.Second)))
 			if err := os.WriteFile(path, tt.src(t, dir, clk, newest.DigestSeq+1), 0o600); err != nil {
 				t.Fatal(err)
+			}
+			if tt.removeID {
+				os.Remove(filepath.Join(dir, idName))
 			}
 			before := dirState(t, dir)
 			// No durable mark: the digests are all Open has to go by.
@@ -608,5 +599,134 @@ func TestOpenRefusesCopiedDigest(t *testing.T) {
 				t.Errorf("Open changed the directory:\nbefore %s\nafter  %s", before, after)
 			}
 		})
+	}
+}
+
+// olderDigest returns the oldest digest of the trail in dir.
+func olderDigest(t *testing.T, dir string, _ *clock, _ uint64) []byte {
+	b, err := os.ReadFile(filepath.Join(dir, listFiles(t, dir, digestPrefix)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// otherTrailDigest returns the newest digest, number seq, of another trail
+// signed with the test key whose floor lies past record 200.
+func otherTrailDigest(t *testing.T, _ string, clk *clock, seq uint64) []byte {
+	// 200 records, and retention then moves its floor past
+	// them: past every record of the trail it is copied into.
+	other := t.TempDir()
+	c := newClock()
+	l := openLog(t, other, Options{Now: c.Now})
+	appendN(t, l, 0, 200)
+	forceDigest(t, l)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(48 * time.Hour)
+	l = openLog(t, other, Options{Now: c.Now, Retention: time.Hour})
+	appendN(t, l, 200, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ds := readDigests(t, other)
+	if d := ds[len(ds)-1]; d.DigestSeq != seq || d.Floor.Seq <= 100 {
+		t.Fatalf("the other trail's newest digest is number %d with floor %d; want %d, above 100", d.DigestSeq, d.Floor.Seq, seq)
+	}
+	names := listFiles(t, other, digestPrefix)
+	b, err := os.ReadFile(filepath.Join(other, names[len(names)-1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Under NewKey a planted floor past every record deletes nothing even
+// when the oldest file's first record, which floorFound goes by, cannot
+// be read: the floor then goes to the start of the log.
+func TestOpenNewKeyUnreadableOldestFile(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		harm func(t *testing.T, dir string, logs []string)
+	}{
+		{"an empty file planted to sort first", func(t *testing.T, dir string, _ []string) {
+			if err := os.WriteFile(filepath.Join(dir, logName(1, time.Unix(0, 0))), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"the oldest file's first byte damaged", func(t *testing.T, dir string, logs []string) {
+			path := filepath.Join(dir, logs[0])
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[0] = 'X'
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := newClock()
+			_, mark := plantFloorPastHead(t, dir, clk)
+			logs := listFiles(t, dir, logPrefix)
+			tt.harm(t, dir, logs)
+			clk.Advance(2 * time.Second)
+			if l, err := Open(dir, Options{Signer: otherKey, NewKey: true, Now: clk.Now, Durable: mark}); err == nil {
+				l.Close()
+			}
+			for _, name := range logs {
+				if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+		})
+	}
+}
+
+// After a key replacement retention goes on: the files from before it,
+// whose dates no trusted digest gives, count as last written when the new
+// key took them over, and go a whole Retention after that, not sooner.
+func TestRetentionAfterNewKey(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	opts := Options{Now: clk.Now, MaxFileAge: 20 * time.Minute, DigestInterval: time.Hour, Retention: 3 * time.Hour}
+	// run appends two records every 10 minutes for hours.
+	run := func(l *Log, hours int) {
+		for range 6 * hours {
+			appendN(t, l, 0, 2)
+			l.do(func() {}) // housekeeping: rotation, digests, retention
+			clk.Advance(10 * time.Minute)
+		}
+	}
+	l := openLog(t, dir, opts)
+	run(l, 2)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	old := listFiles(t, dir, logPrefix)
+
+	opts.Signer = otherKey
+	newKey := opts
+	newKey.NewKey = true
+	l = openLog(t, dir, newKey)
+	run(l, 2) // two hours after the replacement: all kept
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := listFiles(t, dir, logPrefix); !slices.Contains(got, old[0]) {
+		t.Fatalf("2 h after the key replacement, with 3 h retention, %s is gone", old[0])
+	}
+	l = openLog(t, dir, opts) // a later start: the chain now ends at the new key's first digest
+	run(l, 3)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range old {
+		if slices.Contains(listFiles(t, dir, logPrefix), name) {
+			t.Errorf("5 h after the key replacement, with 3 h retention, %s is still there", name)
+		}
 	}
 }
