@@ -111,14 +111,16 @@
 // sequence number, and belong to the log the LOG-ID file names (else
 // ErrCorrupt: a real digest copied or renamed to sort last). Every digest
 // from the oldest the newest's floor names on must be in the chain the
-// newest reaches by hash, within the same log (else ErrUnverified: one
-// was planted, or the newest came from another trail signed with the same
-// key). A refused Open changes nothing.
+// newest reaches by hash, within the same log, or share a chain member's
+// number (a retried write's first try, back after a power loss); else
+// ErrUnverified: one was planted, or the newest came from another trail
+// signed with the same key. A refused Open changes nothing.
 //
 // An owner who lost the key and goes on with a new one says so with
 // Options.NewKey. Open then takes only the newest digest's head, lowers
 // its floor to the oldest file and digest present (to the start of the
-// log if the oldest file cannot be read), deletes and cuts nothing, checks
+// log if the oldest file cannot be read), deletes nothing, refuses rather
+// than cuts whole records that do not follow the head, checks
 // the durable mark against the log files themselves, and signs the head
 // with the new key at once, in a digest marked newKey: later Opens follow
 // the chain of digests back to it and no further. The files from before

@@ -232,6 +232,7 @@ type digestRef struct {
 	end   time.Time
 	hash  hexHash
 	files []digestFile
+	kept  bool // unverified (Options.NewKey): retention goes by nothing it says, and keeps it
 }
 
 // Open opens or creates the log in dir and takes an exclusive lock on it.
@@ -876,7 +877,7 @@ func (l *Log) planRetention(now time.Time) (files []fileRef, digests []digestRef
 		fl.Seq, fl.PrevHash = gone.LastSeq+1, gone.LastHash
 	}
 	for _, d := range l.digests[:max(len(l.digests)-1, 0)] {
-		gone := d.end.Before(cutoff)
+		gone := d.end.Before(cutoff) && !d.kept
 		for _, f := range d.files {
 			gone = gone && f.LastSeq < fl.Seq
 		}
@@ -918,8 +919,11 @@ func (l *Log) writeFileAtomic(name string, data []byte) error {
 	if err := l.syncDir(); err != nil {
 		// The caller takes the write as failed, and a digest retried
 		// later would be a second file with the same sequence number
-		// next to this one.
+		// next to this one. (If neither the rename nor the removal
+		// reaches the disk in order, both can be there after a power
+		// loss; Open tolerates that: see trustedDigests.)
 		os.Remove(filepath.Join(l.dir, name))
+		l.syncDir()
 		return err
 	}
 	return nil

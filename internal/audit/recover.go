@@ -82,7 +82,7 @@ func (l *Log) load() error {
 	covered := make(map[string]*digestFile)
 	for _, d := range trusted {
 		p := d.p
-		l.digests = append(l.digests, digestRef{name: d.name, seq: p.DigestSeq, end: p.EndTime, hash: p.hash, files: p.LogFiles})
+		l.digests = append(l.digests, digestRef{name: d.name, seq: p.DigestSeq, end: p.EndTime, hash: p.hash, files: p.LogFiles, kept: l.opts.NewKey})
 		for j := range p.LogFiles {
 			if !l.opts.NewKey {
 				covered[p.LogFiles[j].Name] = &p.LogFiles[j]
@@ -396,8 +396,15 @@ func (l *Log) trustedDigests(ds []namedDigest) ([]namedDigest, error) {
 	if chain[0].p.NewKey {
 		from = max(from, chain[0].p.DigestSeq)
 	}
+	numbers := make(map[uint64]bool, len(chain))
+	for _, d := range chain {
+		numbers[d.p.DigestSeq] = true
+	}
 	for i, d := range ds {
-		if d.p.DigestSeq >= from && !inChain[i] {
+		// A digest with a chain member's number is a retried write's
+		// first try, which a power loss can bring back (writeFileAtomic);
+		// it claims nothing the chain does not.
+		if d.p.DigestSeq >= from && !inChain[i] && !numbers[d.p.DigestSeq] {
 			return nil, fmt.Errorf("%w: digest %s is not in the chain of the newest digest, %s: one of them was planted or copied in", ErrUnverified, d.name, newest.name)
 		}
 	}
@@ -485,6 +492,12 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 		// on were durable.
 		if err := l.checkDurable(); err != nil {
 			return fmt.Errorf("%w (%s line %d is bad)", err, name, line)
+		}
+		// A crash tears the last write; it does not leave whole records
+		// that fail to follow the head. With NewKey the head is a digest's
+		// word alone, so whole lines there are refused, not cut.
+		if l.opts.NewKey && bytes.IndexByte(data[off:], '\n') >= 0 {
+			return fmt.Errorf("%w: %s line %d does not follow the chain head record %d that the newest digest, unverified, states: not cut under a new key; check it with Verify", ErrCorrupt, name, line, l.seq)
 		}
 		l.truncate(name, data, off)
 		break

@@ -169,43 +169,69 @@ func TestOpenRefusesUnverifiedDigest(t *testing.T) {
 }
 
 // An older digest that the newest does not reach by hash was not vouched
-// for by the key. Acting on what it claims (here, that the first log file
-// was last written two hours ago, which with one hour's retention would
-// have the next digest delete records 1-50 and sign the deletion) would
-// be wrong, and in a trail this package wrote every digest from the
-// floor's on is in the newest's chain: Open refuses, changing nothing.
-func TestOpenRefusesUnlinkedDigest(t *testing.T) {
-	dir := t.TempDir()
-	clk := newClock()
-	newest, mark := trailOf100(t, dir, clk)
-	first := readDigests(t, dir)[0].LogFiles[0]
-	d := newest.digest
-	first.LastWrite = clk.Now().Add(-2 * time.Hour)
-	d.LogFiles = []digestFile{first}
-	// The newest's sequence number, a second earlier: it sorts just
-	// before the newest, after the digest that really lists the file.
-	planted := digestName(newest.DigestSeq, newest.EndTime.Add(-time.Second))
-	writeDigestFile(t, dir, planted, d, nil)
-	before := dirState(t, dir)
+// for by the key, and Open must not act on what it claims: here, that the
+// first log file was last written two hours ago, which with one hour's
+// retention would have the next digest delete records 1-50 and sign the
+// deletion. In a trail this package wrote every digest from the floor's
+// on is in the newest's chain, or shares a chain member's number (a
+// retried write's first try): one that replaces a real digest makes Open
+// refuse, changing nothing; one beside a real digest of its number is
+// ignored, and Verify reports it.
+func TestOpenUnlinkedDigest(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		replace bool // the planted digest takes the real one's place
+	}{
+		{"beside the real digest of its number", false},
+		{"in place of the real digest of its number", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := newClock()
+			_, mark := trailOf100(t, dir, clk)
+			names := listFiles(t, dir, digestPrefix)
+			real := readDigests(t, dir)[0] // digest 1, which lists the first file
+			first := real.LogFiles[0]
+			d := real.digest
+			first.LastWrite = clk.Now().Add(-2 * time.Hour)
+			d.LogFiles = []digestFile{first}
+			planted := digestName(real.DigestSeq, real.EndTime.Add(-time.Second)) // sorts just before it
+			if tt.replace {
+				os.Remove(filepath.Join(dir, names[0]))
+			}
+			writeDigestFile(t, dir, planted, d, nil)
+			before := dirState(t, dir)
 
-	clk.Advance(time.Second)
-	_, err := Open(dir, Options{Signer: testKey, Now: clk.Now, Durable: mark, Retention: time.Hour})
-	if !errors.Is(err, ErrUnverified) || !strings.Contains(err.Error(), planted) {
-		t.Fatalf("Open = %v, want ErrUnverified naming %s", err, planted)
+			clk.Advance(time.Second)
+			opts := Options{Now: clk.Now, Durable: mark, Retention: time.Hour}
+			if tt.replace {
+				opts.Signer = testKey
+				_, err := Open(dir, opts)
+				if !errors.Is(err, ErrUnverified) || !strings.Contains(err.Error(), planted) {
+					t.Fatalf("Open = %v, want ErrUnverified naming %s", err, planted)
+				}
+				if after := dirState(t, dir); after != before {
+					t.Errorf("Open changed the directory:\nbefore %s\nafter  %s", before, after)
+				}
+				return
+			}
+			l := openLog(t, dir, opts)
+			appendN(t, l, 100, 1)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := listFiles(t, dir, logPrefix); !slices.Contains(got, first.Name) {
+				t.Fatalf("log files %v: %s was deleted", got, first.Name)
+			}
+			rep, err := Verify(dir, testKey.Public())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.FirstSeq != 1 || rep.LastSeq != 101 || !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
+				t.Errorf("Verify: records %d-%d, problems:\n%s\nwant records 1-101 and %s reported", rep.FirstSeq, rep.LastSeq, problems(rep), planted)
+			}
+		})
 	}
-	if after := dirState(t, dir); after != before {
-		t.Errorf("Open changed the directory:\nbefore %s\nafter  %s", before, after)
-	}
-	os.Remove(filepath.Join(dir, planted))
-	l := openLog(t, dir, Options{Now: clk.Now, Durable: mark, Retention: time.Hour})
-	appendN(t, l, 100, 1)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := listFiles(t, dir, logPrefix); !slices.Contains(got, first.Name) {
-		t.Fatalf("log files %v: %s was deleted", got, first.Name)
-	}
-	mustVerify(t, dir)
 }
 
 // Options.NewKey is how an owner who lost the signing key goes on with
@@ -728,5 +754,63 @@ func TestRetentionAfterNewKey(t *testing.T) {
 		if slices.Contains(listFiles(t, dir, logPrefix), name) {
 			t.Errorf("5 h after the key replacement, with 3 h retention, %s is still there", name)
 		}
+	}
+}
+
+// Under NewKey the head is an unverified digest's word: records that do
+// not follow it are refused, not cut as a torn tail would be. (Here a
+// planted digest puts the head at record 50 with a wrong hash, which would
+// have Open remove the signed file of records 51-100.)
+func TestOpenNewKeyRefusesToCutRecords(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	newest, _ := trailOf100(t, dir, clk)
+	d := newest.digest
+	d.DigestSeq++
+	d.LogFiles = []digestFile{}
+	d.LastSeq = 50
+	d.LastHash[0] ^= 1
+	d.Floor = floor{Seq: 1}
+	writeDigestFile(t, dir, digestName(d.DigestSeq, clk.Now().Add(time.Second)), d, nil)
+	before := dirState(t, dir)
+	clk.Advance(2 * time.Second)
+	// No mark, as after the server's retry on ErrOtherTrail.
+	if _, err := Open(dir, Options{Signer: testKey, NewKey: true, Now: clk.Now}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open = %v, want ErrCorrupt", err)
+	}
+	if after := dirState(t, dir); after != before {
+		t.Errorf("Open changed the directory:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// Under NewKey retention goes by nothing an unverified digest says of
+// itself either: a planted newest digest dated 1970 is kept, and Verify
+// goes on reporting it.
+func TestNewKeyKeepsUnverifiedDigest(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	newest, mark := trailOf100(t, dir, clk)
+	d := newest.digest
+	d.DigestSeq++
+	d.LogFiles = []digestFile{}
+	d.EndTime = time.Unix(0, 0).UTC()
+	planted := digestName(d.DigestSeq, clk.Now().Add(time.Second))
+	writeDigestFile(t, dir, planted, d, nil)
+	clk.Advance(2 * time.Second)
+	l := openLog(t, dir, Options{NewKey: true, Now: clk.Now, Durable: mark, Retention: 24 * time.Hour})
+	appendN(t, l, 100, 1)
+	forceDigest(t, l) // the second digest: the planted one is no longer the newest
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, planted)); err != nil {
+		t.Fatalf("the planted digest was deleted by retention: %v", err)
+	}
+	rep, err := Verify(dir, testKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
+		t.Errorf("Verify does not report %s:\n%s", planted, problems(rep))
 	}
 }
