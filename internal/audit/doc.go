@@ -135,4 +135,10 @@
 // after them. Options.Durable narrows that to the records since its mark,
 // for an Open that is given one, and so does VerifyMark. Copy digests
 // elsewhere, as CloudTrail keeps them in S3, to protect the tail.
+//
+// Without a mark, a whole trail copied in from elsewhere, digests, files
+// and LOG-ID, passes for the trail, if the same key signed it; the mark,
+// which names the log, is what tells them apart. After a key replacement
+// (Options.NewKey) the old key's digests stay, and Verify with the new key
+// reports them until they are removed by hand.
 package audit
