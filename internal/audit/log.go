@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -832,6 +833,10 @@ func (l *Log) writeDigest(reason string) error {
 	// The digest that records the deletions is durable; now delete.
 	l.files = l.files[len(delFiles):]
 	l.digests = l.digests[len(delDigests):]
+	// An unverified digest a new key linked to is needed no more: as after
+	// a restart, retention goes by the new key's digests alone (the old
+	// ones stay on disk).
+	l.digests = slices.DeleteFunc(l.digests, func(d digestRef) bool { return d.kept })
 	failed := false
 	for _, f := range delFiles {
 		if err := os.Remove(filepath.Join(l.dir, f.name)); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -143,12 +143,14 @@ func (l *Log) load() error {
 	// as last written when the new key took them over, so that retention
 	// goes on, a whole Retention later.
 	var adopted time.Time
+	var adoptedHead uint64 // only files before the new key's first head are adopted
 	switch {
 	case l.opts.NewKey:
-		adopted = l.now()
+		adopted, adoptedHead = l.now(), l.seq
 	case len(trusted) > 0 && trusted[0].p.NewKey:
-		adopted = trusted[0].p.EndTime
+		adopted, adoptedHead = trusted[0].p.EndTime, trusted[0].p.LastSeq
 	}
+	adoptedFiles := map[int]bool{}
 	var unsigned []named
 	for _, f := range logs {
 		switch {
@@ -158,12 +160,36 @@ func (l *Log) load() error {
 			}
 		case f.seq <= l.seq:
 			info := covered[f.name]
-			if info == nil && !adopted.IsZero() {
-				info = l.adoptedInfo(f, adopted)
+			if info == nil && !adopted.IsZero() && f.seq <= adoptedHead {
+				if info = l.adoptedInfo(f, adopted); info != nil {
+					adoptedFiles[len(l.files)] = true
+				}
 			}
 			l.files = append(l.files, fileRef{name: f.name, firstSeq: f.seq, info: info})
 		default:
 			unsigned = append(unsigned, f)
+		}
+	}
+	// An adopted file's own records say where it ends, and retention
+	// signs a floor after it: they must end where the next file starts,
+	// linked to it, or the file is not adopted (retention stops there).
+	// A file planted among them cannot move the floor.
+	for i := range l.files {
+		info := l.files[i].info
+		if !adoptedFiles[i] {
+			continue
+		}
+		nextSeq, nextPrev := l.seq+1, hexHash(l.prev)
+		if i+1 < len(l.files) {
+			nextSeq = l.files[i+1].firstSeq
+			if n := l.files[i+1].info; n != nil {
+				nextPrev = n.FirstPrevHash
+			} else {
+				nextPrev = info.LastHash // unknown: only the numbers are checked
+			}
+		}
+		if info.LastSeq+1 != nextSeq || nextPrev != info.LastHash {
+			l.files[i].info = nil
 		}
 	}
 	for i, f := range unsigned {
@@ -241,6 +267,9 @@ func (l *Log) adoptedInfo(f named, at time.Time) *digestFile {
 	data = trimZeros(data)
 	info := digestFile{Name: f.name, Size: int64(len(data)), Hash: sha256.Sum256(data), FirstSeq: f.seq, Created: f.created.UTC(), LastWrite: at.UTC()}
 	for line := range bytes.Lines(data) {
+		if !bytes.HasSuffix(line, []byte{'\n'}) {
+			break // a torn tail a crash left, which NewKey does not cut
+		}
 		r, err := parseLine(bytes.TrimSuffix(line, []byte{'\n'}))
 		if err != nil || recordHash(l.h, &r.Prev, r.Seq, r.Event) != r.Hash {
 			return nil
@@ -493,10 +522,11 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 		if err := l.checkDurable(); err != nil {
 			return fmt.Errorf("%w (%s line %d is bad)", err, name, line)
 		}
-		// A crash tears the last write; it does not leave whole records
-		// that fail to follow the head. With NewKey the head is a digest's
-		// word alone, so whole lines there are refused, not cut.
-		if l.opts.NewKey && bytes.IndexByte(data[off:], '\n') >= 0 {
+		// A crash tears the last write; it does not leave a whole record
+		// that fails to follow the head where the tear begins. With NewKey
+		// the head is a digest's word alone, so such a record is refused,
+		// not cut.
+		if l.opts.NewKey && wholeRecordAt(data[off:]) {
 			return fmt.Errorf("%w: %s line %d does not follow the chain head record %d that the newest digest, unverified, states: not cut under a new key; check it with Verify", ErrCorrupt, name, line, l.seq)
 		}
 		l.truncate(name, data, off)
@@ -519,6 +549,19 @@ func (l *Log) scanFile(name string, firstSeq uint64, created time.Time, isLast b
 	l.pending = append(l.pending, info)
 	l.files = append(l.files, fileRef{name: name, firstSeq: firstSeq})
 	return nil
+}
+
+// wholeRecordAt reports whether b starts with a complete, well-formed
+// record line: not what a torn write leaves (a partial line, or the zeros
+// of a page that did not reach the disk), but a record that does not
+// follow the chain head.
+func wholeRecordAt(b []byte) bool {
+	line, _, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok {
+		return false
+	}
+	_, err := parseLine(line)
+	return err == nil
 }
 
 // truncate records the torn tail of name from off, for the "open" digest;

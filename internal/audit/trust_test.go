@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
@@ -812,5 +813,170 @@ func TestNewKeyKeepsUnverifiedDigest(t *testing.T) {
 	}
 	if !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
 		t.Errorf("Verify does not report %s:\n%s", planted, problems(rep))
+	}
+}
+
+// writeChain writes a log file of records from..to whose chain holds in
+// itself, as anyone can make without a key.
+func writeChain(t *testing.T, path string, from, to uint64) {
+	t.Helper()
+	prev := [32]byte{0xaa}
+	var b []byte
+	h := sha256.New()
+	for seq := from; seq <= to; seq++ {
+		ev := []byte(`{"eventName":"Planted"}`)
+		sum := recordHash(h, &prev, seq, ev)
+		b = appendLine(b, seq, &prev, &sum, ev)
+		prev = sum
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Files from before a key replacement are adopted from their own records,
+// so those records must end where the next file starts: a file planted
+// among them, whose chain claims records into the new key's range (or
+// past the head), must not move the floor retention signs, which would
+// have Open delete the new key's files, or refuse the trail for good.
+func TestAdoptionIgnoresPlantedFile(t *testing.T) {
+	for _, claim := range []struct {
+		name string
+		to   func(head uint64) uint64
+	}{
+		{"into the new key's records", func(head uint64) uint64 { return head - 2 }},
+		{"past the head", func(uint64) uint64 { return 1000 }},
+	} {
+		t.Run(claim.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := newClock()
+			opts := Options{Now: clk.Now, MaxFileAge: 20 * time.Minute, DigestInterval: time.Hour, Retention: 3 * time.Hour}
+			l := openLog(t, dir, opts)
+			appendN(t, l, 0, 20)
+			oldHead := l.Durable().Seq
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			opts.Signer = otherKey
+			newKey := opts
+			newKey.NewKey = true
+			l = openLog(t, dir, newKey)
+			for range 6 { // an hour with the new key
+				appendN(t, l, 0, 2)
+				l.do(func() {})
+				clk.Advance(10 * time.Minute)
+			}
+			head := l.Durable().Seq
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Numbered as the old head, dated to sort after the old files.
+			writeChain(t, filepath.Join(dir, logName(oldHead, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))), oldHead, claim.to(head))
+			kept := slices.DeleteFunc(listFiles(t, dir, logPrefix), func(name string) bool {
+				seq, _, _ := parseName(name, logPrefix, logSuffix)
+				return seq <= oldHead // the old files, which retention may take
+			})
+
+			clk.Advance(3 * time.Hour) // past Retention for the old files, not for the new key's
+			l = openLog(t, dir, opts)
+			forceDigest(t, l)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			l, err := Open(dir, opts)
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			l.Close()
+			for _, name := range kept {
+				if !slices.Contains(listFiles(t, dir, logPrefix), name) {
+					t.Errorf("%s, the new key's and within Retention, was deleted", name)
+				}
+			}
+		})
+	}
+}
+
+// A torn tail whose cut a crash interrupted, then a key replacement: the
+// file is adopted up to its last whole record, and retention goes on.
+func TestRetentionAfterNewKeyWithTornTail(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	opts := Options{Now: clk.Now, MaxFileAge: 20 * time.Minute, DigestInterval: time.Hour, Retention: 3 * time.Hour}
+	path, tail := tornTrail(t, dir)
+	l := openLog(t, dir, opts)
+	crash(t, l)                // after the digest recording the cut,
+	appendBytes(t, path, tail) // before the cut
+	opts.Signer = otherKey
+	newKey := opts
+	newKey.NewKey = true
+	l = openLog(t, dir, newKey)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, dir, opts)
+	for range 6 * 6 {
+		appendN(t, l, 0, 2)
+		l.do(func() {})
+		clk.Advance(10 * time.Minute)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(listFiles(t, dir, logPrefix), filepath.Base(path)) {
+		t.Errorf("6 h later with 3 h retention, %s is still there", filepath.Base(path))
+	}
+}
+
+// In a long run under NewKey, with no restart, retention deletes digests
+// as it does after one: the old digest the new key linked to does not
+// hold it up.
+func TestNewKeyRunDeletesDigests(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	opts := Options{Now: clk.Now, MaxFileAge: 20 * time.Minute, DigestInterval: time.Hour, Retention: 3 * time.Hour}
+	l := openLog(t, dir, opts)
+	appendN(t, l, 0, 2)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	opts.Signer, opts.NewKey = otherKey, true
+	l = openLog(t, dir, opts)
+	for range 6 * 24 {
+		appendN(t, l, 0, 2)
+		l.do(func() {})
+		clk.Advance(10 * time.Minute)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// 1 old, about 4 within Retention and the floor's, and the last.
+	if n := len(listFiles(t, dir, digestPrefix)); n > 8 {
+		t.Errorf("%d digests after 24 h with 3 h retention", n)
+	}
+}
+
+// A power loss can leave a page of zeros and then a whole later record
+// (the pages of one write reached the disk out of order): a torn write,
+// which a key-replacement start cuts like any other.
+func TestNewKeyCutsTornWriteAfterHole(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	appendN(t, l, 0, 3)
+	crash(t, l)
+	logs := listFiles(t, dir, logPrefix)
+	path := filepath.Join(dir, logs[len(logs)-1])
+	cutZeros(t, path)
+	end := recordsEnd(t, path)
+	var prev [32]byte
+	ev := []byte(`{"eventName":"X"}`)
+	sum := recordHash(sha256.New(), &prev, 5, ev)
+	appendBytes(t, path, append(make([]byte, 200), appendLine(nil, 5, &prev, &sum, ev)...))
+	l = openLog(t, dir, Options{Signer: otherKey, NewKey: true})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := recordsEnd(t, path); got != end {
+		t.Errorf("file ends at %d, want the cut at %d", got, end)
 	}
 }
