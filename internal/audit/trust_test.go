@@ -71,19 +71,28 @@ func wantPlantedReported(t *testing.T, dir, planted string) {
 	}
 }
 
-// plantFloorPastHead writes trailOf100 in dir and plants after its newest
-// digest an unsigned one whose floor lies past every record; it returns
-// the planted digest's name and the owner's mark.
-func plantFloorPastHead(t *testing.T, dir string, clk *clock) (string, Mark) {
+// plantNext writes trailOf100 in dir and plants after its newest digest a
+// next one, a copy of the newest listing no files that edit changes,
+// signed by signer (nil: a made-up signature). It returns the planted
+// digest's name and the owner's mark.
+func plantNext(t *testing.T, dir string, clk *clock, signer crypto.Signer, edit func(d *digest, newest *parsedDigest)) (string, Mark) {
 	t.Helper()
 	newest, mark := trailOf100(t, dir, clk)
 	d := newest.digest
 	d.DigestSeq++
 	d.LogFiles = []digestFile{}
-	d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq}
+	edit(&d, newest)
 	planted := digestName(d.DigestSeq, clk.Now().Add(time.Second))
-	writeDigestFile(t, dir, planted, d, nil)
+	writeDigestFile(t, dir, planted, d, signer)
 	return planted, mark
+}
+
+// plantFloorPastHead is plantNext with a floor past every record.
+func plantFloorPastHead(t *testing.T, dir string, clk *clock) (string, Mark) {
+	t.Helper()
+	return plantNext(t, dir, clk, nil, func(d *digest, newest *parsedDigest) {
+		d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq}
+	})
 }
 
 // Someone who can write the directory but holds no signing key must not
@@ -286,11 +295,9 @@ func TestOpenNewKey(t *testing.T) {
 func TestOpenNewKeyRefusesFloorBeyondHead(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	newest, mark := trailOf100(t, dir, clk)
-	d := newest.digest
-	d.DigestSeq++
-	d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq + 1}
-	writeDigestFile(t, dir, digestName(d.DigestSeq, clk.Now().Add(time.Second)), d, otherKey)
+	_, mark := plantNext(t, dir, clk, otherKey, func(d *digest, newest *parsedDigest) {
+		d.Floor = floor{Seq: newest.LastSeq + 1, PrevHash: newest.LastHash, DigestSeq: d.DigestSeq + 1}
+	})
 	before := dirState(t, dir)
 	_, err := Open(dir, Options{Signer: otherKey, NewKey: true, Now: clk.Now, Durable: mark})
 	if !errors.Is(err, ErrCorrupt) {
@@ -720,16 +727,8 @@ func TestRetentionAfterNewKey(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
 	opts := Options{Now: clk.Now, MaxFileAge: 20 * time.Minute, DigestInterval: time.Hour, Retention: 3 * time.Hour}
-	// run appends two records every 10 minutes for hours.
-	run := func(l *Log, hours int) {
-		for range 6 * hours {
-			appendN(t, l, 0, 2)
-			l.do(func() {}) // housekeeping: rotation, digests, retention
-			clk.Advance(10 * time.Minute)
-		}
-	}
 	l := openLog(t, dir, opts)
-	run(l, 2)
+	runHours(t, l, clk, 2)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -739,7 +738,7 @@ func TestRetentionAfterNewKey(t *testing.T) {
 	newKey := opts
 	newKey.NewKey = true
 	l = openLog(t, dir, newKey)
-	run(l, 2) // two hours after the replacement: all kept
+	runHours(t, l, clk, 2) // two hours after the replacement: all kept
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -747,7 +746,7 @@ func TestRetentionAfterNewKey(t *testing.T) {
 		t.Fatalf("2 h after the key replacement, with 3 h retention, %s is gone", old[0])
 	}
 	l = openLog(t, dir, opts) // a later start: the chain now ends at the new key's first digest
-	run(l, 3)
+	runHours(t, l, clk, 3)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -765,14 +764,11 @@ func TestRetentionAfterNewKey(t *testing.T) {
 func TestOpenNewKeyRefusesToCutRecords(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	newest, _ := trailOf100(t, dir, clk)
-	d := newest.digest
-	d.DigestSeq++
-	d.LogFiles = []digestFile{}
-	d.LastSeq = 50
-	d.LastHash[0] ^= 1
-	d.Floor = floor{Seq: 1}
-	writeDigestFile(t, dir, digestName(d.DigestSeq, clk.Now().Add(time.Second)), d, nil)
+	plantNext(t, dir, clk, nil, func(d *digest, _ *parsedDigest) {
+		d.LastSeq = 50
+		d.LastHash[0] ^= 1
+		d.Floor = floor{Seq: 1}
+	})
 	before := dirState(t, dir)
 	clk.Advance(2 * time.Second)
 	// No mark, as after the server's retry on ErrOtherTrail.
@@ -790,13 +786,9 @@ func TestOpenNewKeyRefusesToCutRecords(t *testing.T) {
 func TestNewKeyKeepsUnverifiedDigest(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	newest, mark := trailOf100(t, dir, clk)
-	d := newest.digest
-	d.DigestSeq++
-	d.LogFiles = []digestFile{}
-	d.EndTime = time.Unix(0, 0).UTC()
-	planted := digestName(d.DigestSeq, clk.Now().Add(time.Second))
-	writeDigestFile(t, dir, planted, d, nil)
+	planted, mark := plantNext(t, dir, clk, nil, func(d *digest, _ *parsedDigest) {
+		d.EndTime = time.Unix(0, 0).UTC()
+	})
 	clk.Advance(2 * time.Second)
 	l := openLog(t, dir, Options{NewKey: true, Now: clk.Now, Durable: mark, Retention: 24 * time.Hour})
 	appendN(t, l, 100, 1)
@@ -813,6 +805,18 @@ func TestNewKeyKeepsUnverifiedDigest(t *testing.T) {
 	}
 	if !hasProblem(rep, Problem{Kind: BadSignature, File: planted}) {
 		t.Errorf("Verify does not report %s:\n%s", planted, problems(rep))
+	}
+}
+
+// runHours appends two records to l every 10 minutes of clk for hours,
+// letting the writer do its housekeeping (rotation, digests, retention)
+// after each.
+func runHours(t *testing.T, l *Log, clk *clock, hours int) {
+	t.Helper()
+	for range 6 * hours {
+		appendN(t, l, 0, 2)
+		l.do(func() {})
+		clk.Advance(10 * time.Minute)
 	}
 }
 
@@ -861,11 +865,7 @@ func TestAdoptionIgnoresPlantedFile(t *testing.T) {
 			newKey := opts
 			newKey.NewKey = true
 			l = openLog(t, dir, newKey)
-			for range 6 { // an hour with the new key
-				appendN(t, l, 0, 2)
-				l.do(func() {})
-				clk.Advance(10 * time.Minute)
-			}
+			runHours(t, l, clk, 1) // an hour with the new key
 			head := l.Durable().Seq
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
@@ -915,11 +915,7 @@ func TestRetentionAfterNewKeyWithTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	l = openLog(t, dir, opts)
-	for range 6 * 6 {
-		appendN(t, l, 0, 2)
-		l.do(func() {})
-		clk.Advance(10 * time.Minute)
-	}
+	runHours(t, l, clk, 6)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -942,11 +938,7 @@ func TestNewKeyRunDeletesDigests(t *testing.T) {
 	}
 	opts.Signer, opts.NewKey = otherKey, true
 	l = openLog(t, dir, opts)
-	for range 6 * 24 {
-		appendN(t, l, 0, 2)
-		l.do(func() {})
-		clk.Advance(10 * time.Minute)
-	}
+	runHours(t, l, clk, 24)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
