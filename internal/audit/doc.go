@@ -125,8 +125,9 @@
 // with the new key at once, in a digest marked newKey: later Opens follow
 // the chain of digests back to it and no further. The files from before
 // it count, for retention, as last written when the new key took them
-// over, and end where their own whole records say, which must be where
-// the next file starts; the digests from before it are kept.
+// over, and end where the chain of whole records that starts each says,
+// which must be before the next file starts; the digests from before it
+// are kept.
 //
 // # Limits
 //

@@ -171,9 +171,12 @@ func (l *Log) load() error {
 		}
 	}
 	// An adopted file's own records say where it ends, and retention
-	// signs a floor after it: they must end where the next file starts,
-	// linked to it, or the file is not adopted (retention stops there).
-	// A file planted among them cannot move the floor.
+	// signs a floor after it: they must end before the next file starts
+	// (linked to it, if right before), or the file is not adopted and
+	// retention stops there. So a file planted among them cannot move the
+	// floor past a record that is there. (A gap after a file, left by a
+	// failed deletion or a torn tail, moves it only into the gap, which
+	// Verify reports as missing anyway.)
 	for i := range l.files {
 		info := l.files[i].info
 		if !adoptedFiles[i] {
@@ -188,7 +191,7 @@ func (l *Log) load() error {
 				nextPrev = info.LastHash // unknown: only the numbers are checked
 			}
 		}
-		if info.LastSeq+1 != nextSeq || nextPrev != info.LastHash {
+		if info.LastSeq+1 > nextSeq || (info.LastSeq+1 == nextSeq && nextPrev != info.LastHash) {
 			l.files[i].info = nil
 		}
 	}
@@ -257,8 +260,10 @@ func (l *Log) floorFound(fl floor, logs []named, parsed []namedDigest) floor {
 // adoptedInfo describes log file f from its own records, as last written
 // at: for a file that only digests signed by an earlier key list
 // (Options.NewKey), so that retention can delete it once at is older than
-// Retention, and never sooner on an unverified digest's word. nil if its
-// chain does not hold; retention then stops there.
+// Retention, and never sooner on an unverified digest's word. It ends at
+// the last record of the chain that starts the file (a torn tail after it
+// is left out); nil if even the first record is bad, and retention then
+// stops there.
 func (l *Log) adoptedInfo(f named, at time.Time) *digestFile {
 	data, err := readLog(filepath.Join(l.dir, f.name))
 	if err != nil {
@@ -267,20 +272,17 @@ func (l *Log) adoptedInfo(f named, at time.Time) *digestFile {
 	data = trimZeros(data)
 	info := digestFile{Name: f.name, Size: int64(len(data)), Hash: sha256.Sum256(data), FirstSeq: f.seq, Created: f.created.UTC(), LastWrite: at.UTC()}
 	for line := range bytes.Lines(data) {
-		if !bytes.HasSuffix(line, []byte{'\n'}) {
-			break // a torn tail a crash left, which NewKey does not cut
-		}
 		r, err := parseLine(bytes.TrimSuffix(line, []byte{'\n'}))
-		if err != nil || recordHash(l.h, &r.Prev, r.Seq, r.Event) != r.Hash {
-			return nil
+		if err != nil || !bytes.HasSuffix(line, []byte{'\n'}) || recordHash(l.h, &r.Prev, r.Seq, r.Event) != r.Hash {
+			break
 		}
 		if info.LastSeq == 0 {
 			if r.Seq != f.seq {
-				return nil
+				break
 			}
 			info.FirstPrevHash = r.Prev
 		} else if r.Seq != info.LastSeq+1 || r.Prev != info.LastHash {
-			return nil
+			break
 		}
 		info.LastSeq, info.LastHash = r.Seq, r.Hash
 	}

@@ -897,30 +897,93 @@ func TestAdoptionIgnoresPlantedFile(t *testing.T) {
 	}
 }
 
-// A torn tail whose cut a crash interrupted, then a key replacement: the
-// file is adopted up to its last whole record, and retention goes on.
-func TestRetentionAfterNewKeyWithTornTail(t *testing.T) {
-	dir := t.TempDir()
-	clk := newClock()
-	opts := Options{Now: clk.Now, MaxFileAge: 20 * time.Minute, DigestInterval: time.Hour, Retention: 3 * time.Hour}
-	path, tail := tornTrail(t, dir)
-	l := openLog(t, dir, opts)
-	crash(t, l)                // after the digest recording the cut,
-	appendBytes(t, path, tail) // before the cut
-	opts.Signer = otherKey
-	newKey := opts
-	newKey.NewKey = true
-	l = openLog(t, dir, newKey)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l = openLog(t, dir, opts)
-	runHours(t, l, clk, 6)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if slices.Contains(listFiles(t, dir, logPrefix), filepath.Base(path)) {
-		t.Errorf("6 h later with 3 h retention, %s is still there", filepath.Base(path))
+// Retention goes on after a key replacement whatever a crash left in the
+// old files: a torn tail whose cut was interrupted (a partial record, or a
+// partial record, zeros and a whole later record, as out-of-order
+// writeback can leave), or a file below the old floor whose deletion
+// failed. Each old file is adopted up to its last good record, and a gap
+// after a file does not stop it.
+func TestRetentionGoesOnAfterNewKey(t *testing.T) {
+	var prev [32]byte
+	ev := []byte(`{"eventName":"X"}`)
+	sum := recordHash(sha256.New(), &prev, 5, ev)
+	hole := append([]byte(`{"seq":4,"pr`), append(make([]byte, 200), appendLine(nil, 5, &prev, &sum, ev)...)...)
+	for _, tt := range []struct {
+		name string
+		// setup leaves dir as the crash did, and returns the file that
+		// retention must take in the end.
+		setup func(t *testing.T, dir string, opts Options) string
+	}{
+		{"a torn tail, its cut interrupted", func(t *testing.T, dir string, opts Options) string {
+			path, tail := tornTrail(t, dir)
+			l := openLog(t, dir, opts)
+			crash(t, l)                // after the digest recording the cut,
+			appendBytes(t, path, tail) // before the cut
+			return path
+		}},
+		{"a torn write with a hole, its cut interrupted", func(t *testing.T, dir string, opts Options) string {
+			path, _ := tornTrail(t, dir)
+			cutZeros(t, path)
+			logs := readLines(t, path)
+			writeLines(t, path, logs[:len(logs)-1]) // tornTrail's own tail
+			appendBytes(t, path, hole)
+			l := openLog(t, dir, opts)
+			crash(t, l)
+			appendBytes(t, path, hole)
+			return path
+		}},
+		{"a file below the floor whose deletion failed", func(t *testing.T, dir string, opts Options) string {
+			clk := newClock()
+			opts.Now = clk.Now
+			l := openLog(t, dir, opts)
+			runHours(t, l, clk, 2)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			old := listFiles(t, dir, logPrefix)
+			first := filepath.Join(dir, old[0])
+			saved, err := os.ReadFile(first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(90 * time.Minute)
+			opts.Retention = 3 * time.Hour
+			l = openLog(t, dir, opts)
+			runHours(t, l, clk, 1)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := listFiles(t, dir, logPrefix); slices.Contains(got, old[1]) {
+				t.Fatalf("setup: retention did not delete the first two files: %v", got)
+			}
+			if err := os.WriteFile(first, saved, 0o600); err != nil { // the failed deletion
+				t.Fatal(err)
+			}
+			return first
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := newClock()
+			opts := Options{Now: clk.Now, MaxFileAge: 20 * time.Minute, DigestInterval: time.Hour, Retention: 3 * time.Hour}
+			path := tt.setup(t, dir, opts)
+			clk.Advance(6 * time.Hour) // the setup's clock ran ahead
+			opts.Signer = otherKey
+			newKey := opts
+			newKey.NewKey = true
+			l := openLog(t, dir, newKey)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			l = openLog(t, dir, opts)
+			runHours(t, l, clk, 6)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(listFiles(t, dir, logPrefix), filepath.Base(path)) {
+				t.Errorf("6 h after the key replacement, with 3 h retention, %s is still there", filepath.Base(path))
+			}
+		})
 	}
 }
 
