@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,18 +272,9 @@ func (l *Log) adoptedInfo(f named, at time.Time) *digestFile {
 	}
 	data = trimZeros(data)
 	info := digestFile{Name: f.name, Size: int64(len(data)), Hash: sha256.Sum256(data), FirstSeq: f.seq, Created: f.created.UTC(), LastWrite: at.UTC()}
-	for line := range bytes.Lines(data) {
-		r, err := parseLine(bytes.TrimSuffix(line, []byte{'\n'}))
-		if err != nil || !bytes.HasSuffix(line, []byte{'\n'}) || recordHash(l.h, &r.Prev, r.Seq, r.Event) != r.Hash {
-			break
-		}
+	for r := range l.fileChain(data, f.seq) {
 		if info.LastSeq == 0 {
-			if r.Seq != f.seq {
-				break
-			}
 			info.FirstPrevHash = r.Prev
-		} else if r.Seq != info.LastSeq+1 || r.Prev != info.LastHash {
-			break
 		}
 		info.LastSeq, info.LastHash = r.Seq, r.Hash
 	}
@@ -290,6 +282,29 @@ func (l *Log) adoptedInfo(f named, at time.Time) *digestFile {
 		return nil
 	}
 	return &info
+}
+
+// fileChain yields the records of a log file's data from its first, which
+// must be record firstSeq, for as long as each is a whole line, hashes
+// right and follows the one before: the chain a file's own records make,
+// whatever a digest says of them.
+func (l *Log) fileChain(data []byte, firstSeq uint64) iter.Seq[record] {
+	return func(yield func(record) bool) {
+		var last record
+		for line := range bytes.Lines(data) {
+			r, err := parseLine(bytes.TrimSuffix(line, []byte{'\n'}))
+			if err != nil || !bytes.HasSuffix(line, []byte{'\n'}) || recordHash(l.h, &r.Prev, r.Seq, r.Event) != r.Hash {
+				return
+			}
+			if last.Seq == 0 && r.Seq != firstSeq || last.Seq != 0 && (r.Seq != last.Seq+1 || r.Prev != last.Hash) {
+				return
+			}
+			if !yield(r) {
+				return
+			}
+			last = r
+		}
+	}
 }
 
 // checkDurableIn fails with ErrCorrupt when the record Options.Durable
@@ -315,13 +330,8 @@ func (l *Log) checkDurableIn(logs []named, fl floor) error {
 		}
 		// The chain is recomputed from the file's first record on: a
 		// record rewritten with its old hash field kept is no match.
-		var prev [32]byte
-		for i, line := range slices.Collect(bytes.Lines(trimZeros(data))) {
-			r, err := parseLine(bytes.TrimSuffix(line, []byte{'\n'}))
-			if err != nil || (i > 0 && r.Prev != prev) || recordHash(l.h, &r.Prev, r.Seq, r.Event) != r.Hash {
-				break
-			}
-			if prev = r.Hash; r.Seq != m.Seq {
+		for r := range l.fileChain(trimZeros(data), in.seq) {
+			if r.Seq != m.Seq {
 				continue
 			}
 			if r.Hash != m.Hash {
