@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -233,7 +232,6 @@ type digestRef struct {
 	end   time.Time
 	hash  hexHash
 	files []digestFile
-	kept  bool // unverified (Options.NewKey): retention goes by nothing it says, and keeps it
 }
 
 // Open opens or creates the log in dir and takes an exclusive lock on it.
@@ -833,10 +831,12 @@ func (l *Log) writeDigest(reason string) error {
 	// The digest that records the deletions is durable; now delete.
 	l.files = l.files[len(delFiles):]
 	l.digests = l.digests[len(delDigests):]
-	// An unverified digest a new key linked to is needed no more: as after
-	// a restart, retention goes by the new key's digests alone (the old
-	// ones stay on disk).
-	l.digests = slices.DeleteFunc(l.digests, func(d digestRef) bool { return d.kept })
+	if d.NewKey {
+		// The unverified digest it links to is needed no more: as after a
+		// restart, retention goes by the new key's digests alone (the old
+		// ones stay on disk).
+		l.digests = l.digests[len(l.digests)-1:]
+	}
 	failed := false
 	for _, f := range delFiles {
 		if err := os.Remove(filepath.Join(l.dir, f.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -882,7 +882,7 @@ func (l *Log) planRetention(now time.Time) (files []fileRef, digests []digestRef
 		fl.Seq, fl.PrevHash = gone.LastSeq+1, gone.LastHash
 	}
 	for _, d := range l.digests[:max(len(l.digests)-1, 0)] {
-		gone := d.end.Before(cutoff) && !d.kept
+		gone := d.end.Before(cutoff)
 		for _, f := range d.files {
 			gone = gone && f.LastSeq < fl.Seq
 		}

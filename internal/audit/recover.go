@@ -83,7 +83,7 @@ func (l *Log) load() error {
 	covered := make(map[string]*digestFile)
 	for _, d := range trusted {
 		p := d.p
-		l.digests = append(l.digests, digestRef{name: d.name, seq: p.DigestSeq, end: p.EndTime, hash: p.hash, files: p.LogFiles, kept: l.opts.NewKey})
+		l.digests = append(l.digests, digestRef{name: d.name, seq: p.DigestSeq, end: p.EndTime, hash: p.hash, files: p.LogFiles})
 		for j := range p.LogFiles {
 			if !l.opts.NewKey {
 				covered[p.LogFiles[j].Name] = &p.LogFiles[j]
@@ -183,16 +183,14 @@ func (l *Log) load() error {
 		if !adoptedFiles[i] {
 			continue
 		}
-		nextSeq, nextPrev := l.seq+1, hexHash(l.prev)
+		nextSeq, linked := l.seq+1, info.LastHash == l.prev
 		if i+1 < len(l.files) {
-			nextSeq = l.files[i+1].firstSeq
+			nextSeq, linked = l.files[i+1].firstSeq, true // unknown: only the numbers are checked
 			if n := l.files[i+1].info; n != nil {
-				nextPrev = n.FirstPrevHash
-			} else {
-				nextPrev = info.LastHash // unknown: only the numbers are checked
+				linked = n.FirstPrevHash == info.LastHash
 			}
 		}
-		if info.LastSeq+1 > nextSeq || (info.LastSeq+1 == nextSeq && nextPrev != info.LastHash) {
+		if info.LastSeq+1 > nextSeq || info.LastSeq+1 == nextSeq && !linked {
 			l.files[i].info = nil
 		}
 	}
@@ -238,14 +236,13 @@ func (l *Log) floorFound(fl floor, logs []named, parsed []namedDigest) floor {
 	if len(logs) > 0 && logs[0].seq < fl.Seq {
 		// If that record cannot be read, the floor goes to the start of
 		// the log: Verify then reports whatever is missing or damaged.
-		lowest := floor{Seq: 1}
-		data, err := readLog(filepath.Join(l.dir, logs[0].name))
-		if line, _, ok := bytes.Cut(data, []byte{'\n'}); err == nil && ok {
-			if r, err := parseLine(line); err == nil && r.Seq == logs[0].seq {
-				lowest = floor{Seq: r.Seq, PrevHash: r.Prev}
+		fl.Seq, fl.PrevHash = 1, hexHash{}
+		if data, err := readLog(filepath.Join(l.dir, logs[0].name)); err == nil {
+			for r := range l.fileChain(data, logs[0].seq) {
+				fl.Seq, fl.PrevHash = r.Seq, r.Prev
+				break
 			}
 		}
-		fl.Seq, fl.PrevHash = lowest.Seq, lowest.PrevHash
 	}
 	if len(parsed) > 0 && parsed[0].p.DigestSeq < fl.DigestSeq {
 		oldest := parsed[0].p
