@@ -422,7 +422,7 @@ func (s *Server) openAudit(ctx context.Context, st store.Store, root keystore.Wr
 		l, err = audit.Open(dir, opts)
 	}
 	if errors.Is(err, audit.ErrUnverified) && s.cfg.AuditNewTrail && !opts.NewKey {
-		s.log.Warn("audit: going on with a trail whose newest digest does not verify with the audit signing key, as --audit-new-trail asks; its digests are taken as they are and the head is signed again now",
+		s.log.Warn("audit: going on, as --audit-new-trail asks, with a trail holding a digest the signing key does not vouch for (one that does not verify with the audit signing key, or that the newest does not link to); nothing is deleted or cut on the digests' word, and the head is signed again now",
 			"dir", dir, "err", err)
 		opts.NewKey = true
 		l, err = audit.Open(dir, opts)
